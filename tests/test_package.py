@@ -1,0 +1,37 @@
+"The installed package: public API, no nbdev at run time, the console script, generated files untouched."
+import ast, subprocess, sys
+from pathlib import Path
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def test_root_exports():
+    import ease
+    for name in ['RMSNorm', 'RotaryPositionalEmbedding', 'MultiHeadAttention', 'GatedLinearUnit', 'TransformerBlock',
+                 'ModelConfig', 'StandardTransformer', 'ConfidenceRoutedTransformer', 'UniversalConfig',
+                 'UniversalTrainer', 'AlphaSchedule', 'PRESETS']:
+        assert hasattr(ease, name), name
+
+def test_no_notebook_tooling_at_run_time():
+    # the exported modules import neither nbdev nor fastcore: `pip install ease` works without them
+    for py in (ROOT / 'ease').glob('*.py'):
+        tree = ast.parse(py.read_text())
+        mods = {a.name.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        mods |= {n.module.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not mods & {'nbdev', 'fastcore', 'execnb'}, (py.name, mods)
+
+def test_seed_usage_example():
+    from ease import ConfidenceRoutedTransformer, UniversalConfig, UniversalTrainer, PRESETS
+    config = PRESETS['asymmetric']
+    assert config.weights() == {1: 0.7, 2: 0.0, 3: 0.3}
+    config = UniversalConfig(layer_weights={1: 0.7, 2: 0, 3: 0.3}, routing_threshold=0.95)
+    model = ConfidenceRoutedTransformer(vocab_size=1000, dim=64, num_layers=3)
+    trainer = UniversalTrainer(config, vocab_size=1000)
+    x = torch.randint(0, 1000, (2, 16))
+    loss, parts = trainer.model_loss(model, x, x)
+    assert torch.isfinite(loss) and set(parts) == {1, 3}
+
+def test_console_script():
+    exe = Path(sys.executable).parent / 'ease'   # the installed entry point
+    out = subprocess.run([str(exe), '--help'], capture_output=True, text=True)
+    assert out.returncode == 0 and 'sweep' in out.stdout, out.stderr
