@@ -1,0 +1,230 @@
+"""Generation speed and quality of the trained early-exit model (results/generation_model): full KV-cached
+decoding, CALM-style early exit at several confidence thresholds, and LayerSkip-style self-speculative
+decoding, against transformers' own `generate` (plain greedy and `assistant_early_exit`) on the same weights.
+
+    python benchmarks/bench_generation.py            # the full benchmark (~5-6 minutes on an idle core)
+    python benchmarks/bench_generation.py --quick    # smoke run: 2 prompts, 8 tokens, 1 repeat
+
+One thread, float32, greedy. Writes results/benchmarks/generation.{json,md}. Run it on an otherwise idle machine.
+"""
+import argparse, math, os, platform, time
+from pathlib import Path
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+import torch
+import torch.nn.functional as F
+from ease.core import setup_threads, atomic_write_json, repo_root
+from ease.data import load_corpus
+from ease.models import ModelConfig, ConfidenceRoutedTransformer
+from ease.generation import generate
+
+ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument('--model', default=str(repo_root() / 'results' / 'generation_model' / 'model.pt'))
+ap.add_argument('--prompts', type=int, default=8, help='number of prompts (also the batch size of the batched runs)')
+ap.add_argument('--prompt-len', type=int, default=32)
+ap.add_argument('--new-tokens', type=int, default=64)
+ap.add_argument('--repeats', type=int, default=3, help='timed runs per configuration; the best is reported')
+ap.add_argument('--thresholds', type=float, nargs='+', default=[0.5, 0.7, 0.8, 0.9, 0.95])
+ap.add_argument('--spec', default='2:2,2:4,2:6,4:2,4:4,4:6', help='self-speculative (draft layers E : drafted k) pairs')
+ap.add_argument('--hf-exits', type=int, nargs='+', default=[2, 4], help="transformers' assistant_early_exit layers")
+ap.add_argument('--ppl-seqs', type=int, default=20, help='validation sequences for the teacher-forced routed PPL')
+ap.add_argument('--ppl-len', type=int, default=256)
+ap.add_argument('--no-hf', action='store_true', help="skip the transformers rows")
+ap.add_argument('--quick', action='store_true', help='tiny smoke run: 2 prompts, 8 tokens, 1 repeat, 2 PPL sequences')
+ap.add_argument('--out', default=str(repo_root() / 'results' / 'benchmarks'))
+a = ap.parse_args()
+if a.quick: a.prompts, a.new_tokens, a.repeats, a.ppl_seqs = 2, 8, 1, 2
+SPEC = [tuple(int(x) for x in p.split(':')) for p in a.spec.split(',')]
+t_start = time.perf_counter()
+setup_threads(1)
+
+# ---- model and data
+d = torch.load(a.model, map_location='cpu', weights_only=False)
+cfg = ModelConfig(**{k: tuple(v) if k == 'exit_layers' else v for k, v in d['config'].items()})
+model = ConfidenceRoutedTransformer(config=cfg)
+model.load_state_dict({k: v.float() for k, v in d['state_dict'].items()})
+model = model.float().eval()
+L = cfg.num_layers
+corpus = load_corpus('bpe')
+valid = corpus.valid.long()
+N, P, n_new = a.prompts, a.prompt_len, a.new_tokens
+offsets = [i * (len(valid) - P) // N for i in range(N)]                   # evenly spaced over the validation split
+prompts = torch.stack([valid[o:o + P] for o in offsets])                # (N, P)
+print(f"model {cfg.num_layers} layers, dim {cfg.dim}, exits {cfg.exit_layers}; {N} prompts of {P} tokens, "
+      f"{n_new} new tokens, best of {a.repeats}, {torch.get_num_threads()} thread(s)")
+
+# ---- timing helpers
+def best_of(fn):
+    "Warm up once, then the best (shortest) of `a.repeats` timed calls of `fn`; returns (seconds, fn's last result)."
+    fn_out = fn()
+    best = math.inf
+    for _ in range(a.repeats):
+        t0 = time.perf_counter(); fn_out = fn(); best = min(best, time.perf_counter() - t0)
+    return best, fn_out
+
+def run_ours(batch, **kw):
+    "All prompts through `generate` at `batch` 1 (a loop) or N (one call): (seconds, new tokens (N, n_new), merged stats)."
+    def once():
+        if batch == 1: res = [generate(model, prompts[i:i + 1], n_new, **kw) for i in range(N)]
+        else: res = [generate(model, prompts, n_new, **kw)]
+        return res
+    secs, res = best_of(once)
+    new = torch.cat([ids[:, P:] for ids, _ in res])
+    st = [s for _, s in res]
+    el = torch.cat([s['exit_layer'].reshape(-1) for s in st]).float()
+    denom = sum(s['exit_layer'].shape[0] * (n_new - 1) * L for s in st)
+    m = dict(seconds=secs, tokens_per_s=N * n_new / secs, mean_layers=el.mean().item(), mean_depth=el.mean().item() / L,
+             compute=sum(s['layer_evals'] for s in st) / max(denom, 1),
+             exit_share={int(l): float((el == l).float().mean()) for l in sorted(set(el.long().tolist()))})
+    if kw.get('strategy') == 'self_speculative':
+        drafted, accepted = sum(s['drafted'] for s in st), sum(s['accepted'] for s in st)
+        m.update(acceptance_rate=accepted / max(drafted, 1), full_passes=sum(s['rounds'] for s in st) / len(st),
+                 full_passes_full_decoding=n_new - 1)
+    return new, m
+
+def agreement(new, ref):
+    "Quality of `new` (N, T) against reference tokens `ref`: mean prefix agreement, exact-match rate, token match."
+    eq = new == ref
+    prefix = eq.long().cumprod(1).sum(1).float() / ref.shape[1]          # fraction of positions before the first divergence
+    return dict(prefix_agreement=prefix.mean().item(), exact_match=eq.all(1).float().mean().item(),
+                token_agreement=eq.float().mean().item())
+
+# ---- teacher-forced routed PPL on validation sequences
+seq_off = [i * (len(valid) - a.ppl_len - 1) // a.ppl_seqs for i in range(a.ppl_seqs)]
+seqs = torch.stack([valid[o:o + a.ppl_len + 1] for o in seq_off])       # (S, ppl_len + 1)
+def routed_ppl(threshold):
+    "Token-weighted PPL of the validation sequences under `forward_inference` routing at `threshold`, and its compute."
+    nll, n, cost = 0.0, 0, 0.0
+    with torch.inference_mode():
+        for s in seqs:
+            lg, st = model.forward_inference(s[None, :-1], threshold)
+            nll += F.cross_entropy(lg[0].float(), s[1:], reduction='sum').item(); n += a.ppl_len
+            cost += st['compute_cost'] * a.ppl_len
+    return math.exp(nll / n), cost / n
+ppl_full, _ = routed_ppl(0.0)
+ppl = {thr: routed_ppl(thr) for thr in a.thresholds}
+print(f"teacher-forced PPL ({a.ppl_seqs} x {a.ppl_len} tokens): full {ppl_full:.2f}; "
+      + ', '.join(f"{t}: {p:.2f} ({100 * c:.0f}% compute)" for t, (p, c) in ppl.items()))
+
+# ---- our decoders
+rows, refs, problems = [], {}, []
+def add(row): rows.append(row); print(f"  {row['impl']:4} {row['label']:28} B={row['batch']}  {row['tokens_per_s']:8.1f} tok/s")
+with torch.inference_mode():
+    for B in (1, N):
+        ref, m = run_ours(B, strategy='full')
+        refs[('ours', B)] = ref
+        base = m['tokens_per_s']
+        add(dict(impl='ours', strategy='full', label='full', batch=B, **m, speedup=1.0))
+        for thr in a.thresholds:
+            new, m = run_ours(B, strategy='early_exit', threshold=thr, criterion='confidence', kv_fill='propagate')
+            sp = m['tokens_per_s'] / base
+            add(dict(impl='ours', strategy='early_exit', label=f'early_exit t={thr}', threshold=thr, batch=B, **m,
+                     speedup=sp, ideal_speedup=1 / m['compute'], realized_over_ideal=sp * m['compute'],
+                     **agreement(new, ref), ppl=ppl[thr][0], ppl_compute=ppl[thr][1], ppl_full=ppl_full))
+        for E, k in SPEC:
+            new, m = run_ours(B, strategy='self_speculative', draft_layers=E, num_draft=k)
+            ag = agreement(new, ref)
+            if ag['exact_match'] < 1: problems.append(f"self_speculative E={E} k={k} B={B} differs from full decoding: {ag}")
+            add(dict(impl='ours', strategy='self_speculative', label=f'self_spec E={E} k={k}', draft_layers=E, num_draft=k,
+                     batch=B, **m, speedup=m['tokens_per_s'] / base, identical_to_full=ag['exact_match'] == 1, **ag))
+    if N > 1:   # the same tokens whether a prompt decodes alone or in the batch?
+        for r in rows:
+            if r['batch'] == N and r['strategy'] == 'full':
+                r['same_as_batch1'] = bool(torch.equal(refs[('ours', N)], refs[('ours', 1)]))
+
+# ---- transformers on the same weights
+hf_info = None
+if not a.no_hf:
+    import transformers
+    from transformers.generation.candidate_generator import EarlyExitCandidateGenerator
+    from ease.hf import to_hf_llama
+    transformers.utils.logging.set_verbosity_error()
+    hf = to_hf_llama(model)
+    counts = dict(drafted=0, accepted=0, rounds=0)
+    _update = EarlyExitCandidateGenerator.update_candidate_strategy
+    def counting_update(self, input_ids, scores, num_matches):      # record each verify round's drafts and matches
+        counts['drafted'] += scores.shape[1] - 1; counts['accepted'] += int(num_matches); counts['rounds'] += 1
+        return _update(self, input_ids, scores, num_matches)
+    EarlyExitCandidateGenerator.update_candidate_strategy = counting_update
+
+    def run_hf(batch, **kw):
+        def once():
+            if batch == 1: return [hf.generate(prompts[i:i + 1], max_new_tokens=n_new,
+                                               do_sample=False, **kw) for i in range(N)]
+            return [hf.generate(prompts, max_new_tokens=n_new, do_sample=False, **kw)]
+        secs, res = best_of(once)
+        return torch.cat([r[:, P:] for r in res]), secs
+
+    with torch.inference_mode():
+        hf_base = {}
+        for B in (1, N):
+            new, secs = run_hf(B)
+            refs[('hf', B)] = new
+            hf_base[B] = N * n_new / secs
+            ours_full = next(r['tokens_per_s'] for r in rows if r['impl'] == 'ours' and r['label'] == 'full' and r['batch'] == B)
+            add(dict(impl='hf', strategy='full', label='hf greedy', batch=B, seconds=secs, tokens_per_s=N * n_new / secs,
+                     speedup=N * n_new / secs / ours_full, speedup_vs_hf_full=1.0,
+                     **{f'vs_ours_full_{k}': v for k, v in agreement(new, refs[('ours', B)]).items()}))
+        # assisted generation with the model's own first E layers as the draft; the number of drafted tokens is
+        # read from the model's generation_config, so it is set there; confidence stopping off, constant schedule
+        for E, k in SPEC:
+            if E not in a.hf_exits: continue
+            hf.generation_config.num_assistant_tokens = k
+            hf.generation_config.num_assistant_tokens_schedule = 'constant'
+            hf.generation_config.assistant_confidence_threshold = 0.0
+            for key in counts: counts[key] = 0
+            new, secs = run_hf(1, assistant_early_exit=E, num_assistant_tokens=k)
+            runs = a.repeats + 1
+            ag = agreement(new, refs[('hf', 1)])
+            ours_full = next(r['tokens_per_s'] for r in rows if r['impl'] == 'ours' and r['label'] == 'full' and r['batch'] == 1)
+            add(dict(impl='hf', strategy='self_speculative', label=f'hf assistant_early_exit E={E} k={k}', draft_layers=E,
+                     num_draft=k, batch=1, seconds=secs, tokens_per_s=N * n_new / secs, speedup=N * n_new / secs / ours_full,
+                     speedup_vs_hf_full=N * n_new / secs / hf_base[1],
+                     acceptance_rate=counts['accepted'] / max(counts['drafted'], 1),
+                     full_passes=counts['rounds'] / (runs * N), full_passes_full_decoding=n_new - 1,
+                     identical_to_full=ag['exact_match'] == 1, **ag))
+        # batched assisted generation: transformers refuses it; record its reason
+        try:
+            hf.generate(prompts, max_new_tokens=2, do_sample=False, assistant_early_exit=a.hf_exits[0]); b8_note = 'ran'
+        except Exception as e: b8_note = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        EarlyExitCandidateGenerator.update_candidate_strategy = _update
+    hf_info = dict(version=transformers.__version__, assisted_batch_note=b8_note,
+                   assisted_settings='num_assistant_tokens=k, num_assistant_tokens_schedule=constant, assistant_confidence_threshold=0')
+    print(f"transformers assisted generation at batch {N}: {b8_note}")
+
+# ---- write
+info = dict(torch=torch.__version__, python=platform.python_version(), cpu=platform.processor() or platform.machine(),
+            cores=os.cpu_count(), threads=torch.get_num_threads(), date=time.strftime('%Y-%m-%d %H:%M'),
+            wall_s=time.perf_counter() - t_start, quick=a.quick)
+setup = dict(model=os.path.relpath(a.model, repo_root()), config=cfg.to_dict(), prompts=N, prompt_len=P, new_tokens=n_new,
+             repeats=a.repeats, prompt_offsets=offsets, ppl_seqs=a.ppl_seqs, ppl_len=a.ppl_len, ppl_full=ppl_full,
+             thresholds=a.thresholds, spec=SPEC, criterion='confidence', kv_fill='propagate', dtype='float32')
+examples = dict(prompt=corpus.decode(prompts[0]), full=corpus.decode(refs[('ours', 1)][0]))
+out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+atomic_write_json(dict(setup=setup, rows=rows, hf=hf_info, examples=examples, problems=problems, info=info),
+                  out / 'generation.json')
+
+def f(x, fmt='.2f'): return '' if x is None else format(x, fmt)
+md = [f"Greedy generation, {N} WikiText-2 validation prompts of {P} BPE tokens, {n_new} new tokens each, "
+      f"{info['threads']} thread, float32, best of {a.repeats}. Speed-up: against our full decoding at the same batch. "
+      f"Compute: block evaluations / full decoding's. PPL: teacher-forced, {a.ppl_seqs} x {a.ppl_len} validation tokens "
+      f"(full model {ppl_full:.2f}).", '',
+      "| implementation | configuration | batch | tokens/s | speed-up | mean layers | compute | ideal speed-up | realized / ideal "
+      "| acceptance | full passes | prefix agreement | exact match | PPL |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+for r in rows:
+    pa = r.get('prefix_agreement', r.get('vs_ours_full_prefix_agreement'))
+    em = r.get('exact_match', r.get('vs_ours_full_exact_match'))
+    md.append(f"| {r['impl']} | {r['label']} | {r['batch']} | {r['tokens_per_s']:.0f} | {r['speedup']:.2f}x "
+              f"| {f(r.get('mean_layers'))} | {f(r.get('compute'), '.3f')} | {f(r.get('ideal_speedup'))} "
+              f"| {f(r.get('realized_over_ideal'))} | {f(r.get('acceptance_rate'))} | {f(r.get('full_passes'), '.1f')} "
+              f"| {f(pa)} | {f(em)} | {f(r.get('ppl'))} |")
+md.append('')
+md.append(f"HF rows: agreement against HF greedy (for `hf greedy`: against our full decoding). transformers "
+          f"{hf_info['version'] if hf_info else '-'}; assisted generation at batch {N}: "
+          f"{hf_info['assisted_batch_note'] if hf_info else 'not run'}.")
+md.append(f"\nMeasured {info['date']}, torch {info['torch']}, {info['cores']} cores, {info['wall_s'] / 60:.1f} min"
+          f"{' (--quick)' if a.quick else ''}; `python benchmarks/bench_generation.py{' --quick' if a.quick else ''}`.")
+(out / 'generation.md').write_text('\n'.join(md) + '\n')
+print('\n'.join(md))
+if problems: raise SystemExit('self-speculative output differs from full decoding:\n' + '\n'.join(problems))
