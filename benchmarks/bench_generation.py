@@ -26,6 +26,7 @@ ap.add_argument('--new-tokens', type=int, default=64)
 ap.add_argument('--repeats', type=int, default=3, help='timed runs per configuration; the best is reported')
 ap.add_argument('--thresholds', type=float, nargs='+', default=[0.5, 0.7, 0.8, 0.9, 0.95])
 ap.add_argument('--spec', default='2:2,2:4,2:6,4:2,4:4,4:6', help='self-speculative (draft layers E : drafted k) pairs')
+ap.add_argument('--spec-bf16', default='', help='self-speculative E:k pairs also run with a bfloat16 draft head (draft_dtype)')
 ap.add_argument('--hf-exits', type=int, nargs='+', default=[2, 4], help="transformers' assistant_early_exit layers")
 ap.add_argument('--ppl-seqs', type=int, default=20, help='validation sequences for the teacher-forced routed PPL')
 ap.add_argument('--ppl-len', type=int, default=256)
@@ -34,7 +35,8 @@ ap.add_argument('--quick', action='store_true', help='tiny smoke run: 2 prompts,
 ap.add_argument('--out', default=str(repo_root() / 'results' / 'benchmarks'))
 a = ap.parse_args()
 if a.quick: a.prompts, a.new_tokens, a.repeats, a.ppl_seqs = 2, 8, 1, 2
-SPEC = [tuple(int(x) for x in p.split(':')) for p in a.spec.split(',')]
+SPEC = [tuple(int(x) for x in p.split(':')) + (None,) for p in a.spec.split(',')]
+SPEC += [tuple(int(x) for x in p.split(':')) + ('bf16',) for p in a.spec_bf16.split(',') if p]
 t_start = time.perf_counter()
 setup_threads(1)
 
@@ -121,11 +123,13 @@ with torch.inference_mode():
             add(dict(impl='ours', strategy='early_exit', label=f'early_exit t={thr}', threshold=thr, batch=B, **m,
                      speedup=sp, ideal_speedup=1 / m['compute'], realized_over_ideal=sp * m['compute'],
                      **agreement(new, ref), ppl=ppl[thr][0], ppl_compute=ppl[thr][1], ppl_full=ppl_full))
-        for E, k in SPEC:
-            new, m = run_ours(B, strategy='self_speculative', draft_layers=E, num_draft=k)
+        for E, k, dd in SPEC:
+            new, m = run_ours(B, strategy='self_speculative', draft_layers=E, num_draft=k,
+                              draft_dtype=torch.bfloat16 if dd == 'bf16' else None)
             ag = agreement(new, ref)
-            if ag['exact_match'] < 1: problems.append(f"self_speculative E={E} k={k} B={B} differs from full decoding: {ag}")
-            add(dict(impl='ours', strategy='self_speculative', label=f'self_spec E={E} k={k}', draft_layers=E, num_draft=k,
+            tag = f"self_spec E={E} k={k}" + (' bf16 draft head' if dd else '')
+            if ag['exact_match'] < 1: problems.append(f"{tag} B={B} differs from full decoding: {ag}")
+            add(dict(impl='ours', strategy='self_speculative', label=tag, draft_layers=E, num_draft=k, draft_dtype=dd,
                      batch=B, **m, speedup=m['tokens_per_s'] / base, identical_to_full=ag['exact_match'] == 1, **ag))
     if N > 1:   # the same tokens whether a prompt decodes alone or in the batch?
         for r in rows:
@@ -167,8 +171,8 @@ if not a.no_hf:
                      **{f'vs_ours_full_{k}': v for k, v in agreement(new, refs[('ours', B)]).items()}))
         # assisted generation with the model's own first E layers as the draft; the number of drafted tokens is
         # read from the model's generation_config, so it is set there; confidence stopping off, constant schedule
-        for E, k in SPEC:
-            if E not in a.hf_exits: continue
+        for E, k, dd in SPEC:
+            if E not in a.hf_exits or dd: continue
             hf.generation_config.num_assistant_tokens = k
             hf.generation_config.num_assistant_tokens_schedule = 'constant'
             hf.generation_config.assistant_confidence_threshold = 0.0

@@ -7,3 +7,5 @@ from .ffn import GatedLinearUnit
 from .transformer import TransformerBlock
 from .models import ModelConfig, MODEL_PRESETS, StandardTransformer, ConfidenceRoutedTransformer
 from .trainer import AlphaSchedule, UniversalConfig, UniversalTrainer, PRESETS, make_preset
+from .hf_ease import EarlyExitLM
+from .trainer import layer_dropout_rates
