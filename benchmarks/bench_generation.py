@@ -7,7 +7,7 @@ decoding, against transformers' own `generate` (plain greedy and `assistant_earl
 
 One thread, float32, greedy. Writes results/benchmarks/generation.{json,md}. Run it on an otherwise idle machine.
 """
-import argparse, math, os, platform, time
+import argparse, math, os, platform, sys, time
 from pathlib import Path
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -228,7 +228,7 @@ md.append(f"HF rows: agreement against HF greedy (for `hf greedy`: against our f
           f"{hf_info['version'] if hf_info else '-'}; assisted generation at batch {N}: "
           f"{hf_info['assisted_batch_note'] if hf_info else 'not run'}.")
 md.append(f"\nMeasured {info['date']}, torch {info['torch']}, {info['cores']} cores, {info['wall_s'] / 60:.1f} min"
-          f"{' (--quick)' if a.quick else ''}; `python benchmarks/bench_generation.py{' --quick' if a.quick else ''}`.")
+          f"{' (--quick)' if a.quick else ''}; `python benchmarks/bench_generation.py {' '.join(sys.argv[1:])}`.")
 (out / 'generation.md').write_text('\n'.join(md) + '\n')
 print('\n'.join(md))
 if problems: raise SystemExit('self-speculative output differs from full decoding:\n' + '\n'.join(problems))
