@@ -18,6 +18,7 @@ for c in nb.cells:
     if c.cell_type == 'code':
         dirs = re.findall(r'^#\|\s*(.*)$', c.source, flags=re.M)
         if any(d.strip() == 'hide' for d in dirs): continue
+        c.outputs = [o for o in c.get('outputs', []) if not (o.output_type == 'stream' and o.name == 'stderr')]  # kernel warnings
         c.source = re.sub(r'^#\|.*\n?', '', c.source, flags=re.M).strip()
         if any(d.replace(' ', '') == 'echo:false' for d in dirs): c.source, c.metadata['transient'] = '', {'remove_source': True}
         if not c.source and not c.get('outputs'): continue
