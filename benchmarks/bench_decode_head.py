@@ -23,11 +23,12 @@ ap.add_argument('--model', default=str(repo_root() / 'results' / 'generation_mod
 ap.add_argument('--prompts', type=int, default=8)
 ap.add_argument('--prompt-len', type=int, default=32)
 ap.add_argument('--new-tokens', type=int, default=64)
-ap.add_argument('--rounds', type=int, default=5)
+ap.add_argument('--rounds', type=int, default=None, help='timed rounds (default 5; 1 with --quick)')
 ap.add_argument('--quick', action='store_true', help='smoke run: 2 prompts, 8 tokens, 1 round')
 ap.add_argument('--out', default=str(repo_root() / 'results' / 'benchmarks'))
 a = ap.parse_args()
-if a.quick: a.prompts, a.new_tokens, a.rounds = 2, 8, 1
+if a.quick: a.prompts, a.new_tokens = 2, 8
+a.rounds = a.rounds or (1 if a.quick else 5)
 setup_threads(1)
 d = torch.load(a.model, map_location='cpu', weights_only=False)
 cfg = ModelConfig(**{k: tuple(v) if k == 'exit_layers' else v for k, v in d['config'].items()})
@@ -40,13 +41,18 @@ prompts = torch.stack([valid[o:o + P] for o in [i * (len(valid) - P) // N for i 
 
 STRATEGIES = {'full': dict(strategy='full'), 'early_exit t=0.8': dict(strategy='early_exit', threshold=0.8),
               'self_spec E=2 k=2': dict(strategy='self_speculative', draft_layers=2, num_draft=2)}
-HEADS = {'decode_head': G.decode_head, 'model.logits': lambda model: model.logits}
+_decode_head = G.decode_head
+LOOKUPS = {'decode_head': 0, 'model.logits': 0}               # how often generate asked each arm for its head
+def counted(name, fn):
+    def head_for(model): LOOKUPS[name] += 1; return fn(model)
+    return head_for
+HEADS = {'decode_head': counted('decode_head', _decode_head), 'model.logits': counted('model.logits', lambda model: model.logits)}
 
 def run(head, kw):
     "All prompts at batch 1 with `generate` reading the head through `head`; returns the new tokens."
     G.decode_head = HEADS[head]                      # generate looks decode_head up in its module at call time
     try: return torch.cat([G.generate(model, prompts[i:i + 1], n_new, **kw)[0][:, P:] for i in range(N)])
-    finally: G.decode_head = HEADS['decode_head']
+    finally: G.decode_head = _decode_head
 
 t_start = time.perf_counter()
 times = {(h, s): [] for s in STRATEGIES for h in HEADS}
@@ -64,7 +70,7 @@ for s in STRATEGIES:
 info = dict(torch=torch.__version__, python=platform.python_version(), date=time.strftime('%Y-%m-%d %H:%M'),
             wall_s=time.perf_counter() - t_start, command='python benchmarks/bench_decode_head.py ' + ' '.join(sys.argv[1:]))
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-atomic_write_json(dict(rows=rows, info=info, setup=dict(model=os.path.relpath(a.model, repo_root()), prompts=N,
+atomic_write_json(dict(rows=rows, info=info, head_lookups=LOOKUPS, setup=dict(model=os.path.relpath(a.model, repo_root()), prompts=N,
                                                          prompt_len=P, new_tokens=n_new, rounds=a.rounds)), out / 'decode_head.json')
 md = [f"`generate` with the head read through `decode_head` against `model.logits` (`F.linear`): {N} prompts x {n_new} tokens, "
       f"batch 1, 1 thread, float32; tokens/s: fastest of {a.rounds} rounds; speed-up: median [min, max] of same-round ratios.", '',

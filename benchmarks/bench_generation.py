@@ -8,7 +8,7 @@ decoding, against transformers' own `generate` (plain greedy and `assistant_earl
 One thread, float32, greedy. Every configuration is timed once per round, in turn, and speed-ups are medians of
 same-round ratios. Writes results/benchmarks/generation.{json,md}. Run it on an otherwise idle machine.
 """
-import argparse, math, os, platform, sys, time
+import argparse, math, os, platform, statistics, sys, time
 from pathlib import Path
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -24,7 +24,7 @@ ap.add_argument('--model', default=str(repo_root() / 'results' / 'generation_mod
 ap.add_argument('--prompts', type=int, default=8, help='number of prompts (also the batch size of the batched runs)')
 ap.add_argument('--prompt-len', type=int, default=32)
 ap.add_argument('--new-tokens', type=int, default=64)
-ap.add_argument('--repeats', type=int, default=5, help='timed runs per configuration; the best and the median are reported')
+ap.add_argument('--repeats', type=int, default=None, help='timed rounds (default 5; 1 with --quick)')
 ap.add_argument('--thresholds', type=float, nargs='+', default=[0.5, 0.7, 0.8, 0.9, 0.95])
 ap.add_argument('--spec', default='2:2,2:3,2:4,2:6,4:2,4:4,4:6', help='self-speculative (draft layers E : drafted k) pairs')
 ap.add_argument('--spec-bf16', default='', help='self-speculative E:k pairs also run with a bfloat16 draft head (draft_dtype)')
@@ -35,7 +35,8 @@ ap.add_argument('--no-hf', action='store_true', help="skip the transformers rows
 ap.add_argument('--quick', action='store_true', help='tiny smoke run: 2 prompts, 8 tokens, 1 repeat, 2 PPL sequences')
 ap.add_argument('--out', default=str(repo_root() / 'results' / 'benchmarks'))
 a = ap.parse_args()
-if a.quick: a.prompts, a.new_tokens, a.repeats, a.ppl_seqs = 2, 8, 1, 2
+if a.quick: a.prompts, a.new_tokens, a.ppl_seqs = 2, 8, 2
+a.repeats = a.repeats or (1 if a.quick else 5)
 SPEC = [tuple(int(x) for x in p.split(':')) + (None,) for p in a.spec.split(',')]
 SPEC += [tuple(int(x) for x in p.split(':')) + ('bf16',) for p in a.spec_bf16.split(',') if p]
 t_start = time.perf_counter()
@@ -72,7 +73,7 @@ def timing(secs, base_secs):
     "Best tokens/s and the speed-up over `base_secs`: median and range of the same-repeat ratios; spread: (slowest - fastest) / fastest."
     ratios = sorted(b / t for b, t in zip(base_secs, secs))
     return dict(seconds=min(secs), seconds_all=list(secs), tokens_per_s=N * n_new / min(secs),
-                spread=(max(secs) - min(secs)) / min(secs), speedup=ratios[len(ratios) // 2], speedup_min=ratios[0],
+                spread=(max(secs) - min(secs)) / min(secs), speedup=statistics.median(ratios), speedup_min=ratios[0],
                 speedup_max=ratios[-1])
 
 # ---- ideal speed-ups: at batch 1 on a CPU a decode step is bound by reading weights, so the blocks a strategy

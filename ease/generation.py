@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_generation.ipynb #fd36f701
 from __future__ import annotations
-import time, weakref
+import time
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -57,20 +57,15 @@ def _generate_full(model, input_ids, max_new_tokens, pick, head=None):
     return new, dict(exit_layer=exit_layer, layer_evals=B * (max_new_tokens - 1) * L)
 
 # %% ../nbs/09_generation.ipynb #4931cb33
-_HEAD_T = weakref.WeakKeyDictionary()   # model -> (weight key, transposed contiguous copy of the head's weight)
-
 def decode_head(model) -> callable:
-    "`model.logits` for decoding: norm, then `h @ W.T` with a cached contiguous copy of the head's transposed weight (CPU, V > dim)."
+    "`model.logits` for decoding: norm, then `h @ W.T` with a contiguous copy of the head's transposed weight (CPU, V > dim)."
     from ease.models import StandardTransformer
     head = getattr(model, 'head', None)
-    if (type(model).logits is not StandardTransformer.logits or not isinstance(head, nn.Linear) or head.bias is not None
+    if (type(model).logits is not StandardTransformer.logits or type(head) is not nn.Linear or head.bias is not None
+            or head._forward_hooks or head._forward_pre_hooks
             or head.weight.device.type != 'cpu' or head.out_features <= head.in_features): return model.logits
-    w = head.weight
-    key = (w.data_ptr(), w._version, w.dtype, tuple(w.shape))
-    hit = _HEAD_T.get(model)
-    if hit is None or hit[0] != key:
-        with torch.no_grad(): hit = _HEAD_T[model] = (key, w.detach().t().contiguous())
-    wt, norm = hit[1], model.norm
+    with torch.no_grad(): wt = head.weight.detach().t().contiguous()
+    norm = model.norm
     return lambda h: norm(h) @ wt
 
 # %% ../nbs/09_generation.ipynb #e5b02c8e
