@@ -16,7 +16,7 @@ import torch
 import ease.generation as G
 from ease.core import setup_threads, atomic_write_json, repo_root
 from ease.data import load_corpus
-from ease.models import ModelConfig, ConfidenceRoutedTransformer
+from ease.models import load_model
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
 ap.add_argument('--model', default=str(repo_root() / 'results' / 'generation_model' / 'model.pt'))
@@ -30,11 +30,7 @@ a = ap.parse_args()
 if a.quick: a.prompts, a.new_tokens = 2, 8
 a.rounds = a.rounds or (1 if a.quick else 5)
 setup_threads(1)
-d = torch.load(a.model, map_location='cpu', weights_only=False)
-cfg = ModelConfig(**{k: tuple(v) if k == 'exit_layers' else v for k, v in d['config'].items()})
-model = ConfidenceRoutedTransformer(config=cfg)
-model.load_state_dict({k: v.float() for k, v in d['state_dict'].items()})
-model = model.float().eval()
+model = load_model(a.model)
 valid = load_corpus('bpe').valid.long()
 N, P, n_new = a.prompts, a.prompt_len, a.new_tokens
 prompts = torch.stack([valid[o:o + P] for o in [i * (len(valid) - P) // N for i in range(N)]])

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from ease.core import setup_threads, atomic_write_json, repo_root
 from ease.data import load_corpus
-from ease.models import ModelConfig, ConfidenceRoutedTransformer
+from ease.models import load_model
 from ease.generation import generate
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,11 +43,8 @@ t_start = time.perf_counter()
 setup_threads(1)
 
 # ---- model and data
-d = torch.load(a.model, map_location='cpu', weights_only=False)
-cfg = ModelConfig(**{k: tuple(v) if k == 'exit_layers' else v for k, v in d['config'].items()})
-model = ConfidenceRoutedTransformer(config=cfg)
-model.load_state_dict({k: v.float() for k, v in d['state_dict'].items()})
-model = model.float().eval()
+model = load_model(a.model)
+cfg = model.config
 L = cfg.num_layers
 corpus = load_corpus('bpe')
 valid = corpus.valid.long()

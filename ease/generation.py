@@ -9,6 +9,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .attention import KVCache
+from .models import StandardTransformer
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'CRITERIA', 'KV_FILLS', 'sample_next', 'decode_head', 'exit_score', 'should_exit', 'propagate_kv',
@@ -59,7 +60,6 @@ def _generate_full(model, input_ids, max_new_tokens, pick, head=None):
 # %% ../nbs/09_generation.ipynb #4931cb33
 def decode_head(model) -> callable:
     "`model.logits` for decoding: norm, then `h @ W.T` with a contiguous copy of the head's transposed weight (CPU, V > dim)."
-    from ease.models import StandardTransformer
     head = getattr(model, 'head', None)
     if (type(model).logits is not StandardTransformer.logits or type(head) is not nn.Linear or head.bias is not None
             or head._forward_hooks or head._forward_pre_hooks

@@ -14,7 +14,8 @@ from .attention import KVCache
 from .transformer import TransformerBlock, NORM_POSITIONS
 
 # %% auto #0
-__all__ = ['MODEL_PRESETS', 'ModelConfig', 'skip_layer', 'StandardTransformer', 'ConfidenceRoutedTransformer']
+__all__ = ['MODEL_PRESETS', 'ModelConfig', 'skip_layer', 'StandardTransformer', 'ConfidenceRoutedTransformer', 'save_model',
+           'load_model']
 
 # %% ../nbs/05_models.ipynb #0fdb2e41
 @dataclass
@@ -219,3 +220,16 @@ class ConfidenceRoutedTransformer(StandardTransformer):
                      compute_cost=(layer_used.float().mean() / self.num_layers).item(),
                      exit_layer_counts={l: int((layer_used == l).sum()) for l in (*self.exit_layers, self.num_layers)})
         return out, stats
+
+# %% ../nbs/05_models.ipynb #28f932b3
+def save_model(model: StandardTransformer, path, dtype: torch.dtype = torch.bfloat16):
+    "Write `model`'s config and state dict (cast to `dtype`) to `path`."
+    torch.save(dict(config=model.config.to_dict(), state_dict={k: v.detach().to(dtype).cpu() for k, v in model.state_dict().items()}),
+               path)
+
+def load_model(path, device='cpu') -> ConfidenceRoutedTransformer:
+    "The model `save_model` wrote to `path`: a float32 `ConfidenceRoutedTransformer` on `device`, in evaluation mode."
+    d = torch.load(path, map_location='cpu', weights_only=True)
+    model = ConfidenceRoutedTransformer(config=ModelConfig(**d['config']))
+    model.load_state_dict({k: v.float() for k, v in d['state_dict'].items()})
+    return model.float().to(device).eval()

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 from ease.core import set_seed, atomic_write_json
 from ease.data import load_corpus, random_batches, sequential_batches
-from ease.models import ModelConfig, ConfidenceRoutedTransformer
+from ease.models import load_model, save_model
 from ease.trainer import UniversalConfig, UniversalTrainer, save_checkpoint, layer_dropout_rates
 
 ap = argparse.ArgumentParser()
@@ -33,10 +33,8 @@ a = ap.parse_args()
 torch.set_num_threads(1)
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 weights = {int(k): float(v) for k, v in (kv.split(':') for kv in a.weights.split(','))}
-base = torch.load(a.base)
-cfg = ModelConfig(**base['config'])
-model = ConfidenceRoutedTransformer(config=cfg)
-model.load_state_dict({k: v.float() for k, v in base['state_dict'].items()})
+model = load_model(a.base)
+cfg = model.config
 corpus = load_corpus('bpe')
 val = list(sequential_batches(corpus.valid, a.seq_len, 8, max_batches=a.val_batches))
 recipe = UniversalConfig(layer_weights={l: weights.get(l, 0.0) for l in range(1, cfg.num_layers + 1)}, exit_layer=min(weights),
@@ -83,7 +81,7 @@ while st['step'] < a.steps:
         save_checkpoint(ckpt, model=model.state_dict(), optimizer=opt.state_dict(), rng=torch.get_rng_state(), state=st)
 bar.close()
 model.layer_dropout = None
-torch.save(dict(config=cfg.to_dict(), state_dict={k: v.to(torch.bfloat16) for k, v in model.state_dict().items()}), out / 'model.pt')
+save_model(model, out / 'model.pt')
 atomic_write_json(dict(args=vars(a), recipe=recipe.to_dict(), evals=st['evals'], losses=st['losses'],
                        wall_time=time.perf_counter() - t0), out / 'train.json')
 ckpt.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from ease.core import set_seed, atomic_write_json, get_device
 from ease.data import load_corpus, random_batches, sequential_batches
-from ease.models import ModelConfig, ConfidenceRoutedTransformer
+from ease.models import ModelConfig, ConfidenceRoutedTransformer, save_model
 from ease.trainer import UniversalConfig, UniversalTrainer
 
 ap = argparse.ArgumentParser()
@@ -50,8 +50,7 @@ train = lambda ep: list(random_batches(corpus.train, a.seq_len, a.batch_size, a.
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 res = UniversalTrainer(recipe, corpus.vocab_size, device=dev, seed=a.seed, amp=a.amp).fit(
     model, train, val, checkpoint=out / 'ckpt.pt', checkpoint_every=200, progress=False)
-torch.save(dict(config=cfg.to_dict(), state_dict={k: v.to(torch.bfloat16).cpu() for k, v in model.state_dict().items()}),
-           out / 'model.pt')
+save_model(model, out / 'model.pt')
 res.update(device=str(dev), seq_len=a.seq_len, batch_size=a.batch_size, steps_per_epoch=a.steps_per_epoch, amp=a.amp,
            command='python experiments/train_generation_model.py ' + ' '.join(__import__('sys').argv[1:]))
 atomic_write_json(res, out / 'train.json')
