@@ -56,7 +56,7 @@ print(f"model {cfg.num_layers} layers, dim {cfg.dim}, exits {cfg.exit_layers}; {
 
 # ---- timing: every configuration is timed once per repeat, in turn (round-robin), so a speed-up is the median of
 # ratios between runs made minutes apart at most, not between blocks of runs made at different times: this shared
-# machine's speed drifts by 5-20% over minutes
+# machine's speed drifts over minutes (runs of one configuration differ by up to 50%)
 def round_robin(calls):
     "Run each of `calls` {name: fn} once untimed (keeping its result), then time each once per repeat, in turn: {name: (result, [s])}."
     out = {name: (fn(), []) for name, fn in calls.items()}
@@ -74,9 +74,10 @@ def timing(secs, base_secs):
                 speedup_max=ratios[-1])
 
 # ---- ideal speed-ups: at batch 1 on a CPU a decode step is bound by reading weights, so the blocks a strategy
-# reads per token bound its speed-up. Early exit: 1 / compute (block evaluations). Self-speculative: a round reads
+# reads per token give an optimistic ideal for its speed-up. Early exit: 1 / compute (block evaluations). Self-speculative: a round reads
 # the first E blocks for each of the k+1 tokens fed through them and the other L-E blocks once (verifying k+1
-# tokens reads the weights once). Heads, attention and overhead are not counted, for either.
+# tokens reads the weights once). Heads, attention and overhead are not counted, for either, so realized speed-ups
+# fall below it (nbs/18_generation_benchmark.ipynb also counts the heads).
 def spec_ideal(E, drafted, rounds, decode_steps):
     "Full decoding's block reads for `decode_steps` tokens after the prefill over self-speculative decoding's (`drafted` drafts, `rounds` rounds)."
     return decode_steps * L / ((drafted + rounds) * E + rounds * (L - E))
