@@ -4,7 +4,7 @@
 
 # %% ../nbs/07b_cli.ipynb #79175ed1
 from __future__ import annotations
-import argparse, json, math, os, platform, socket, sys, time, traceback
+import argparse, hashlib, json, math, os, platform, socket, sys, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, asdict, field, replace
 from functools import lru_cache
@@ -12,13 +12,13 @@ from pathlib import Path
 import multiprocessing as mp
 import torch
 from tqdm.auto import tqdm
-from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device
+from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device, check_protocol
 from .models import ModelConfig, ConfidenceRoutedTransformer
 from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, DEFAULT_THRESHOLDS, init_distributed, torchrun_rank_world
 
 # %% auto #0
-__all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'versions', 'analyse_model', 'run_one', 'run_sweep',
-           'load_results', 'main']
+__all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
+           'analyse_model', 'run_one', 'run_sweep', 'load_results', 'main']
 
 # %% ../nbs/07b_cli.ipynb #b0a39d68
 DATA_SETTINGS = ('paper', 'char-full', 'bpe-full')
@@ -45,8 +45,10 @@ class RunSpec:
     grad_accum: int = 1                   # micro-batches per step (same updates, less memory)
     amp: str | None = None                # None (float32) or 'bf16' autocast
     compile: bool = False                 # torch.compile the loss
+    protocol: str = 'ease'                # the training loop: 'original' (the original code's) or 'ease'
 
     def __post_init__(self):
+        check_protocol(self.protocol)
         if self.preset not in PRESET_NAMES: raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESET_NAMES)}")
         if self.data not in DATA_SETTINGS: raise ValueError(f"unknown data setting {self.data!r}; choose one of {list(DATA_SETTINGS)}")
 
@@ -62,13 +64,15 @@ class RunSpec:
     def recipe(self, num_layers: int, exit_layer: int):
         over = {k: v for k, v in dict(routing_threshold=self.threshold, max_epochs=self.max_epochs,
                                        patience=self.patience, lr=self.lr).items() if v is not None}
+        over['protocol'] = self.protocol
         return make_preset(self.preset, num_layers=num_layers, exit_layer=exit_layer, alpha=self.alpha, beta=self.beta, **over)
 
 # %% ../nbs/07b_cli.ipynb #1a23bb16
 SUITE = [
     RunSpec('standard_llm'), RunSpec('deep_supervision'), RunSpec('deep_supervision_routing'),
     RunSpec('auxiliary_loss'), RunSpec('asymmetric'), RunSpec('asymmetric', alpha=0.3),
-    RunSpec('asymmetric', alpha=0.8), RunSpec('asymmetric', alpha=0.9), RunSpec('asymmetric_with_l2'),
+    RunSpec('asymmetric', alpha=0.6), RunSpec('asymmetric', alpha=0.8), RunSpec('asymmetric', alpha=0.9),
+    RunSpec('asymmetric_with_l2'), RunSpec('asymmetric_with_l2', beta=0.25), RunSpec('asymmetric_with_l2', beta=0.5),
     RunSpec('discriminative_decreasing'), RunSpec('discriminative_increasing'),
     RunSpec('dynamic_alpha_linear'), RunSpec('dynamic_alpha_cosine'),
 ]
@@ -84,16 +88,39 @@ def parse_seeds(s: str) -> list[int]:
 
 # %% ../nbs/07b_cli.ipynb #b3da3a2d
 @lru_cache(maxsize=4)
-def _data(data: str, seq_len: int, batch_size: int, data_dir: str | None):
+def _data(data: str, seq_len: int, batch_size: int, data_dir: str | None, protocol: str = 'ease'):
     from ease.data import prepare_wikitext_data, load_corpus, sequential_batches
     if data == 'paper':
-        tr, va, V, _ = prepare_wikitext_data(seq_len=seq_len, batch_size=batch_size, data_dir=data_dir)
+        tr, va, V, _ = prepare_wikitext_data(seq_len=seq_len, batch_size=batch_size, data_dir=data_dir, protocol=protocol)
         return dict(train=tr, val=va, vocab_size=V)
     c = load_corpus('char' if data == 'char-full' else 'bpe', data_dir=data_dir)
     eval_bs = max(batch_size, 8192 // seq_len)   # bigger evaluation batches: fewer passes over the whole split
-    return dict(train_ids=c.train, val=list(sequential_batches(c.valid, seq_len, eval_bs)), vocab_size=c.vocab_size)
+    val = list(sequential_batches(c.valid, seq_len, eval_bs, drop_last=protocol == 'original'))
+    return dict(train_ids=c.train, val=val, vocab_size=c.vocab_size)
 
 def result_path(out: str | Path, spec: RunSpec) -> Path: return Path(out)/spec.name/f"seed{spec.seed}.json"
+
+_NOT_IDENTITY = ('label', 'device', 'compile', 'grad_accum')   # where a run is stored and how fast, not what it computes
+
+def run_identity(spec: RunSpec | dict) -> str:
+    "A stable hash of every `RunSpec` field that changes the result (all but its label, device, compile and grad_accum)."
+    d = asdict(spec if isinstance(spec, RunSpec) else RunSpec(**spec))   # a dict from an older JSON gets today's defaults
+    return hashlib.sha256(json.dumps({k: v for k, v in d.items() if k not in _NOT_IDENTITY}, sort_keys=True).encode()).hexdigest()[:16]
+
+def finished_result(path: Path, spec: RunSpec) -> dict | None:
+    "The result at `path` if it is a finished run of `spec`; None if there is none (a garbled one is moved aside to *.corrupt)."
+    if not path.exists(): return None
+    try: res = read_json(path); old = res['spec']
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        path.rename(path.with_name(path.name + '.corrupt'))
+        print(f"ease: {path} was unreadable ({type(e).__name__}: {e}); moved to {path.name}.corrupt, the run starts again", file=sys.stderr)
+        return None
+    if run_identity(old) != run_identity(spec):
+        new = asdict(spec); old = asdict(RunSpec(**old))
+        diff = {k: (old[k], new[k]) for k in new if k not in _NOT_IDENTITY and old[k] != new[k]}
+        raise ValueError(f"{path} holds a run with other settings ({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}); "
+                         "use another --out folder, or delete that file to replace it")
+    return res
 
 def versions() -> dict:
     import ease
@@ -130,8 +157,9 @@ def analyse_model(model, batches, device=None, n_bins: int = 15, cka_batches: in
 def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progress: bool = False, force: bool = False) -> dict:
     "Train `spec`, write its JSON under `out` and return the result (read back if it already exists)."
     path = result_path(out, spec)
-    if path.exists() and not force: return read_json(path)
-    d = _data(spec.data, spec.seq_len, spec.batch_size, data_dir)
+    done = finished_result(path, spec)
+    if done is not None and not force: return done
+    d = _data(spec.data, spec.seq_len, spec.batch_size, data_dir, spec.protocol)
     mcfg = ModelConfig.from_name(spec.model, vocab_size=d['vocab_size'])
     e = spec.exit_layer or mcfg.exit_layers[0]
     recipe = spec.recipe(mcfg.num_layers, e)
@@ -153,7 +181,7 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
     res = trainer.fit(model, train, d['val'], checkpoint=ckpt, checkpoint_every=100, progress=progress)
     if rank != 0: return res   # the other processes trained alongside; rank 0 reports
     res['analysis'] = analyse_model(model, d['val'], device)   # the best model, restored by fit
-    res.update(spec=asdict(spec), name=spec.name, model_config=mcfg.to_dict(), versions=versions(),
+    res.update(spec=asdict(spec), name=spec.name, identity=run_identity(spec), model_config=mcfg.to_dict(), versions=versions(),
                finished=time.strftime('%Y-%m-%d %H:%M:%S'), num_params=model.num_params(), device=str(device),
                gpu=torch.cuda.get_device_name() if device.type == 'cuda' else None)
     atomic_write_json(res, path)
@@ -180,7 +208,7 @@ def _run_safe(spec: dict, out, data_dir):
 def run_sweep(specs: list[RunSpec], out: str | Path, workers: int = 1, threads_per_worker: int = 1,
               data_dir: str | None = None, progress: bool = True) -> dict:
     "Run every spec of `specs` whose JSON is not yet in `out`; returns counts and failures."
-    todo = [s for s in specs if not result_path(out, s).exists()]
+    todo = [s for s in specs if finished_result(result_path(out, s), s) is None]
     if torchrun_rank_world()[1] > 1:   # every process must run the same list: rank 0's
         import torch.distributed as dist
         init_distributed(specs[0].device if specs else None)
@@ -226,11 +254,15 @@ def _spec_args(p):
     p.add_argument('--grad-accum', type=int, default=1, help='micro-batches per optimizer step')
     p.add_argument('--amp', choices=['bf16'], default=None, help='bfloat16 autocast')
     p.add_argument('--compile', action='store_true', help='torch.compile the loss')
+    p.add_argument('--protocol', choices=['ease', 'original'], default='ease',
+                   help="training loop: 'original' = the original code's (fixed batch order, full validation batches, "
+                        "curriculum over max_epochs - 1); 'ease' = reshuffled batches (default)")
     p.add_argument('--out', required=True, help='results folder (one JSON per run)')
 
 def _common(a): return dict(model=a.model, data=a.data, threshold=a.threshold, exit_layer=a.exit_layer,
                             max_epochs=a.epochs, patience=a.patience, steps_per_epoch=a.steps_per_epoch, lr=a.lr, device=a.device,
-                            seq_len=a.seq_len, batch_size=a.batch_size, grad_accum=a.grad_accum, amp=a.amp, compile=a.compile)
+                            seq_len=a.seq_len, batch_size=a.batch_size, grad_accum=a.grad_accum, amp=a.amp, compile=a.compile,
+                            protocol=a.protocol)
 
 def main(argv=None):
     "Entry point of the `ease` command."

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['set_seed', 'get_device', 'setup_threads', 'repo_root', 'figures_dir', 'results_dir', 'save_fig', 'atomic_write_json',
-           'read_json']
+__all__ = ['PROTOCOLS', 'set_seed', 'check_protocol', 'get_device', 'setup_threads', 'repo_root', 'figures_dir', 'results_dir',
+           'save_fig', 'atomic_write_json', 'read_json']
 
 # %% ../nbs/00_core.ipynb #586f6217
 def set_seed(seed: int) -> int:
@@ -21,6 +21,14 @@ def set_seed(seed: int) -> int:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return seed
+
+# %% ../nbs/00_core.ipynb #6feb0e89
+PROTOCOLS = ('ease', 'original')   # see `ease.trainer.UniversalConfig.protocol`
+
+def check_protocol(protocol: str) -> str:
+    "`protocol` if it is one of `PROTOCOLS`, else a `ValueError` naming the choices."
+    if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return protocol
 
 # %% ../nbs/00_core.ipynb #621b2398
 def get_device(device: str | None = None) -> torch.device:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from .core import repo_root
+from .core import repo_root, check_protocol
 
 # %% auto #0
 __all__ = ['SPLITS', 'VARIANTS', 'LEVELS', 'resolve_data_dir', 'wikitext_path', 'file_sha256', 'load_wikitext',
@@ -165,9 +165,11 @@ def prepare_wikitext_data(train_chars: int = 100_000,  # characters from the sta
                           seq_len: int = 64,  # T, characters per sequence
                           batch_size: int = 32,  # B, sequences per batch
                           data_dir: str | Path | None = None,  # see `resolve_data_dir`
+                          protocol: str = 'ease',  # 'original': full validation batches only; 'ease': the partial one too
                          ) -> tuple[list, list, int, dict[str, int]]:
     "The EASE character-level protocol: (train_batches, val_batches, vocab_size, char_to_idx) from raw WikiText-2."
     _check_positive(train_chars=train_chars, val_chars=val_chars, seq_len=seq_len, batch_size=batch_size)
+    check_protocol(protocol)
     texts = {}
     for name, split, n in (('train_chars', 'train', train_chars), ('val_chars', 'valid', val_chars)):
         text = load_wikitext(split, 'raw', data_dir)
@@ -177,11 +179,11 @@ def prepare_wikitext_data(train_chars: int = 100_000,  # characters from the sta
     char_to_idx = {c: i for i, c in enumerate(chars)}
     enc = {s: torch.tensor([char_to_idx[c] for c in t], dtype=torch.long) for s, t in texts.items()}
     train_batches = list(sequential_batches(enc['train'], seq_len, batch_size, drop_last=True))
-    val_batches = list(sequential_batches(enc['valid'], seq_len, batch_size))
+    val_batches = list(sequential_batches(enc['valid'], seq_len, batch_size, drop_last=protocol == 'original'))
     if not train_batches:
         raise ValueError(f"train_chars={train_chars} gives no full batch of {batch_size} x {seq_len}; need at least "
                          f"{batch_size*seq_len+1} characters")
-    if not val_batches: raise ValueError(f"val_chars={val_chars} is too short for one sequence of {seq_len}")
+    if not val_batches: raise ValueError(f"val_chars={val_chars} is too short for one {'batch' if protocol == 'original' else 'sequence'} of {seq_len}")
     return train_batches, val_batches, len(chars), char_to_idx
 
 # %% ../nbs/06_data.ipynb #a263965d

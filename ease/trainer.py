@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 import torch.distributed as dist
 from .calibration import threshold_sweep
-from .core import get_device
+from .core import get_device, check_protocol
 from .models import skip_layer
 
 # %% auto #0
@@ -65,7 +65,8 @@ class UniversalConfig:
     grad_clip: float = 1.0                    # max gradient norm (0: off)
     max_epochs: int = 50
     patience: int = 0                         # epochs without improvement before stopping (0: stop at the first worse one)
-    shuffle: bool = True                      # reshuffle the batch order every epoch (seeded, reproducible)
+    protocol: str = 'ease'                    # the loop: 'original' (the original code's) or 'ease' (see below)
+    shuffle: bool | None = None               # reshuffle the batch order every epoch (seeded); None: as the protocol says
     layer_dropout: float = 0.0                # LayerSkip: skip rate of the last layer, rising with depth (training only)
     rotation: int = 0                         # LayerSkip's rotational curriculum: exits weighted every `rotation` steps
     distill: float = 0.0                      # self-distillation: + distill x mean KL(last layer || exit) over the weighted exits
@@ -75,6 +76,13 @@ class UniversalConfig:
         self.layer_weights = _int_keys(self.layer_weights)
         self.layer_lr_scales = _int_keys(self.layer_lr_scales)
         if isinstance(self.alpha_schedule, dict): self.alpha_schedule = AlphaSchedule(**self.alpha_schedule)
+        check_protocol(self.protocol)
+        if self.shuffle is None: self.shuffle = self.protocol == 'ease'
+        if self.protocol == 'original':
+            if self.shuffle: raise ValueError("protocol='original' visits the batches in one fixed order: shuffle=True contradicts it "
+                                              "(drop shuffle, or use protocol='ease')")
+            if self.alpha_schedule is not None:   # the original's curriculum progress: epoch / (max_epochs - 1)
+                self.alpha_schedule = replace(self.alpha_schedule, steps=max(1, int(self.max_epochs) - 1))
         if not self.layer_weights: raise ValueError("layer_weights must name at least one layer, e.g. {1: 0.7, 3: 0.3}")
         bad = [l for l in self.layer_weights if l < 1]
         if bad: raise ValueError(f"layer_weights keys are 1-indexed layers (>= 1), got {bad}")
