@@ -185,7 +185,7 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
                     exit_layer:int,   # the exit layer, counted from 1
                     num_layers:int,   # total number of layers L
                    ) -> list[dict]:
-    "One row per threshold: threshold, ppl, acc, shallow_ratio, compute_cost of confidence routing (EASE definitions)."
+    "One row per threshold: threshold, ppl, acc, shallow_ratio, compute_cost of confidence routing (EASE definitions), and `exit_acc`, the accuracy of the tokens that exit (selective accuracy; None if none do)."
     c = _check_conf(exit_conf, 'exit_conf'); N = len(c)
     e_nll, f_nll = (_check_len(_np(x, k), N, k, 'exit_conf') for k, x in (('exit_nll', exit_nll), ('final_nll', final_nll)))
     e_cor, f_cor = (_check_correct(x, N, k, 'exit_conf') for k, x in (('exit_correct', exit_correct), ('final_correct', final_correct)))
@@ -200,8 +200,10 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
     nll = (f_nll.sum() + suffix(e_nll - f_nll)[start]) / N
     acc = (f_cor.sum() + suffix(e_cor - f_cor)[start]) / N
     cost = (n_exit * exit_layer + (N - n_exit) * num_layers) / (N * num_layers)
-    return [dict(threshold=float(t), ppl=math.exp(l), acc=float(a), shallow_ratio=float(k / N), compute_cost=float(cc))
-            for t, l, a, k, cc in zip(thr, nll, acc, n_exit, cost)]
+    sel = suffix(e_cor.astype(np.float64))[start]                      # right exit predictions among the exiting tokens
+    return [dict(threshold=float(t), ppl=math.exp(l), acc=float(a), shallow_ratio=float(k / N), compute_cost=float(cc),
+                 exit_acc=float(s / k) if k else None)
+            for t, l, a, k, cc, s in zip(thr, nll, acc, n_exit, cost, sel)]
 
 # %% ../nbs/08_calibration.ipynb #9314805a
 def _features(x, name:str) -> np.ndarray:
