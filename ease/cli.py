@@ -18,7 +18,7 @@ from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, DEFAULT_THRESH
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
-           'analyse_model', 'run_one', 'run_sweep', 'load_results', 'main']
+           'analyse_model', 'original_init_order', 'run_one', 'run_sweep', 'load_results', 'main']
 
 # %% ../nbs/07b_cli.ipynb #b0a39d68
 DATA_SETTINGS = ('paper', 'char-full', 'bpe-full')
@@ -154,6 +154,17 @@ def analyse_model(model, batches, device=None, n_bins: int = 15, cka_batches: in
     cka = cka_matrix([torch.cat(f) for f in feats])
     return dict(layers=layers, cka=np.asarray(cka).tolist(), cka_labels=['emb'] + [f'L{l}' for l in range(1, model.num_layers + 1)])
 
+@torch.no_grad()
+def original_init_order(model):
+    "Give every FFN's up and down projections the draws the original code gives them, so one seed gives the original's initial weights."
+    # the original GLU registers w1 (gate), w2 (down), w3 (up); ease registers w_gate, w_up, w_down. Up and down have
+    # the same number of weights, so the two take each other's draws and nothing else in the stream moves
+    for layer in model.layers:
+        up, down = layer.ffn.w_up.weight, layer.ffn.w_down.weight
+        a, b = up.flatten().clone(), down.flatten().clone()
+        up.copy_(b.view_as(up)); down.copy_(a.view_as(down))
+    return model
+
 def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progress: bool = False, force: bool = False) -> dict:
     "Train `spec`, write its JSON under `out` and return the result (read back if it already exists)."
     path = result_path(out, spec)
@@ -169,6 +180,7 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     set_seed(spec.seed)
     model = ConfidenceRoutedTransformer(config=mcfg)
+    if spec.protocol == 'original': original_init_order(model)
     trainer = UniversalTrainer(recipe, d['vocab_size'], device=device, seed=spec.seed, grad_accum=spec.grad_accum,
                                amp=spec.amp, compile=spec.compile)
     if 'train_ids' in d:
