@@ -12,9 +12,11 @@ from pathlib import Path
 import multiprocessing as mp
 import torch
 from tqdm.auto import tqdm
+from contextlib import nullcontext
 from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device, check_protocol
-from .models import ModelConfig, ConfidenceRoutedTransformer
-from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, DEFAULT_THRESHOLDS, init_distributed, torchrun_rank_world
+from .runs import settings_hash, check_writable, read_json_checked, load_checkpoint, RunLock, RunLockedError, clean_leftovers
+from .models import ModelConfig, ConfidenceRoutedTransformer, MODEL_PRESETS
+from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, DEFAULT_THRESHOLDS, init_distributed, torchrun_rank_world, NonFiniteLossError
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
@@ -22,6 +24,23 @@ __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'r
 
 # %% ../nbs/07b_cli.ipynb #b0a39d68
 DATA_SETTINGS = ('paper', 'char-full', 'bpe-full')
+
+# field -> (kind, smallest, largest); None is allowed for the fields whose default is None ("the recipe's")
+_FIELD_RULES = dict(seed=('int', 0, None), seq_len=('int', 1, None), batch_size=('int', 1, None), steps_per_epoch=('int', 1, None),
+                    grad_accum=('int', 1, None), max_epochs=('int', 1, None), patience=('int', 0, None), exit_layer=('int', 1, None),
+                    alpha=('float', 0, 1), beta=('float', 0, 1), threshold=('float', 0, 1), lr=('float', 0, None))
+
+def _check_fields(spec):
+    "One clear error for the first field of `spec` outside its allowed range (finite numbers, whole numbers where counted)."
+    for k, (kind, lo, hi) in _FIELD_RULES.items():
+        v = getattr(spec, k)
+        if v is None and RunSpec.__dataclass_fields__[k].default is None: continue
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ok = ok and (kind == 'float' or float(v).is_integer()) and v >= lo and (hi is None or v <= hi) and not (k == 'lr' and v == 0)
+        if not ok:
+            rng = f"in [{lo}, {hi}]" if hi is not None else (f"> {lo}" if k == 'lr' else f">= {lo}")
+            raise ValueError(f"{k.replace('_', '-')} must be a {'whole' if kind == 'int' else 'finite'} number {rng}, got {v!r}")
+    if spec.amp not in (None, 'bf16'): raise ValueError(f"amp must be None or 'bf16', got {spec.amp!r}")
 
 @dataclass
 class RunSpec:
@@ -51,6 +70,8 @@ class RunSpec:
         check_protocol(self.protocol)
         if self.preset not in PRESET_NAMES: raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESET_NAMES)}")
         if self.data not in DATA_SETTINGS: raise ValueError(f"unknown data setting {self.data!r}; choose one of {list(DATA_SETTINGS)}")
+        if self.model not in MODEL_PRESETS: raise ValueError(f"unknown model {self.model!r}; choose one of {sorted(MODEL_PRESETS)}")
+        _check_fields(self)
 
     @property
     def name(self) -> str:
@@ -60,6 +81,12 @@ class RunSpec:
             if getattr(self, k) is not None: s += f"_{k}{getattr(self, k):g}"
         if self.amp: s += f"_{self.amp}"   # bf16 runs are other runs; grad_accum and compile give the same one
         return s
+
+    def check(self) -> RunSpec:
+        "Raise, with the fix, if the model preset and the recipe do not fit together (e.g. an exit layer the model lacks)."
+        L, exits = MODEL_PRESETS[self.model]['num_layers'], MODEL_PRESETS[self.model].get('exit_layers') or (1,)
+        self.recipe(L, self.exit_layer or exits[0])
+        return self
 
     def recipe(self, num_layers: int, exit_layer: int):
         over = {k: v for k, v in dict(routing_threshold=self.threshold, max_epochs=self.max_epochs,
@@ -78,12 +105,16 @@ SUITE = [
 ]
 
 def parse_seeds(s: str) -> list[int]:
-    "Seeds from '0-4', '0,2,5' or '3'."
-    out = []
+    "Seeds from '0-4', '0,2,5' or '3' (non-negative integers, ranges inclusive)."
+    out, how = [], f"--seeds {s!r} is not a list of seeds; use e.g. 0-4, 0,2,5 or 3"
     for part in str(s).split(','):
-        if '-' in part: a, b = part.split('-'); out += range(int(a), int(b) + 1)
-        elif part.strip(): out.append(int(part))
-    if not out: raise ValueError(f"no seeds in {s!r}; use e.g. 0-4 or 0,1,2")
+        part = part.strip()
+        if not part: continue
+        a, _, b = part.partition('-')
+        if not a.isdigit() or (b and not b.isdigit()) or part.count('-') > 1: raise ValueError(how)
+        if b and int(b) < int(a): raise ValueError(f"{how} (the range {part} is empty)")
+        out += range(int(a), int(b) + 1) if b else [int(a)]
+    if not out: raise ValueError(how)
     return out
 
 # %% ../nbs/07b_cli.ipynb #b3da3a2d
@@ -105,21 +136,20 @@ _NOT_IDENTITY = ('label', 'device', 'compile', 'grad_accum')   # where a run is 
 def run_identity(spec: RunSpec | dict) -> str:
     "A stable hash of every `RunSpec` field that changes the result (all but its label, device, compile and grad_accum)."
     d = asdict(spec if isinstance(spec, RunSpec) else RunSpec(**spec))   # a dict from an older JSON gets today's defaults
-    return hashlib.sha256(json.dumps({k: v for k, v in d.items() if k not in _NOT_IDENTITY}, sort_keys=True).encode()).hexdigest()[:16]
+    return settings_hash({k: v for k, v in d.items() if k not in _NOT_IDENTITY})
 
-def finished_result(path: Path, spec: RunSpec) -> dict | None:
-    "The result at `path` if it is a finished run of `spec`; None if there is none (a garbled one is moved aside to *.corrupt)."
-    if not path.exists(): return None
-    try: res = read_json(path); old = res['spec']
-    except (ValueError, KeyError, TypeError, OSError) as e:
-        path.rename(path.with_name(path.name + '.corrupt'))
-        print(f"ease: {path} was unreadable ({type(e).__name__}: {e}); moved to {path.name}.corrupt, the run starts again", file=sys.stderr)
-        return None
-    if run_identity(old) != run_identity(spec):
-        new = asdict(spec); old = asdict(RunSpec(**old))
-        diff = {k: (old[k], new[k]) for k in new if k not in _NOT_IDENTITY and old[k] != new[k]}
-        raise ValueError(f"{path} holds a run with other settings ({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}); "
-                         "use another --out folder, or delete that file to replace it")
+def _spec_diff(old: dict, spec: RunSpec) -> str:
+    old, new = asdict(RunSpec(**old)), asdict(spec)
+    return ', '.join(f"{k}: {old[k]!r} there, {new[k]!r} now" for k in new if k not in _NOT_IDENTITY and old[k] != new[k])
+
+def finished_result(path: Path, spec: RunSpec, overwrite: bool = False) -> dict | None:
+    "The finished (or diverged) run of `spec` at `path`; None if there is none, a garbled one (moved aside) or `overwrite`; an error if it holds other settings."
+    res = read_json_checked(path, required=('spec',))
+    if res is None: return None
+    if run_identity(res['spec']) != run_identity(spec):
+        if overwrite: return None
+        raise ValueError(f"{path} holds a finished run with other settings ({_spec_diff(res['spec'], spec)}); "
+                         "use another --out folder, or --overwrite to replace it")
     return res
 
 def versions() -> dict:
@@ -165,11 +195,23 @@ def original_init_order(model):
         up.copy_(b.view_as(up)); down.copy_(a.view_as(down))
     return model
 
-def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progress: bool = False, force: bool = False) -> dict:
-    "Train `spec`, write its JSON under `out` and return the result (read back if it already exists)."
-    path = result_path(out, spec)
-    done = finished_result(path, spec)
-    if done is not None and not force: return done
+def _checkpoint(path: Path, spec: RunSpec, restart: bool = False) -> Path:
+    "This run's checkpoint, named by its identity; the same run's checkpoint under other settings is refused (`restart`: deleted)."
+    ckpt = path.with_name(f"{path.stem}.{run_identity(spec)}.ckpt.pt")
+    others = [p for p in path.parent.glob(f"{path.stem}.*ckpt.pt") if p != ckpt]
+    if restart:
+        for p in others + [ckpt]: p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
+    elif others:
+        meta = read_json_checked(others[0].with_suffix('.json'), required=('spec',))
+        what = f" ({_spec_diff(meta['spec'], spec)})" if meta else ''
+        raise ValueError(f"{others[0]} is a checkpoint of this run under other settings{what}: resume refused; "
+                         "pass --restart to delete it and start fresh, or use another --out folder")
+    load_checkpoint(ckpt)   # a garbled one is moved aside and the run starts again
+    atomic_write_json(dict(spec=asdict(spec), identity=run_identity(spec)), ckpt.with_suffix('.json'))
+    return ckpt
+
+def _train(spec: RunSpec, ckpt: Path, data_dir: str | None, progress: bool) -> dict:
+    "Build data, model and trainer for `spec`, fit (resuming from `ckpt`), analyse the best model; a diverged run's result says so."
     d = _data(spec.data, spec.seq_len, spec.batch_size, data_dir, spec.protocol)
     mcfg = ModelConfig.from_name(spec.model, vocab_size=d['vocab_size'])
     e = spec.exit_layer or mcfg.exit_layers[0]
@@ -188,16 +230,31 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
         ids, n = d['train_ids'], spec.steps_per_epoch
         train = lambda ep: list(random_batches(ids, spec.seq_len, spec.batch_size, n, seed=spec.seed * 100_003 + ep))
     else: train = d['train']
-    ckpt = path.with_suffix('.ckpt.pt')
-    t0 = time.time()
-    res = trainer.fit(model, train, d['val'], checkpoint=ckpt, checkpoint_every=100, progress=progress)
+    meta = dict(spec=asdict(spec), name=spec.name, identity=run_identity(spec), versions=versions())
+    try: res = trainer.fit(model, train, d['val'], checkpoint=ckpt, checkpoint_every=100, progress=progress)
+    except (NonFiniteLossError, OverflowError) as err:   # a result too: rerunning the same settings diverges the same way
+        return dict(status='diverged', error=str(err), best=None, finished=time.strftime('%Y-%m-%d %H:%M:%S'), **meta)
     if rank != 0: return res   # the other processes trained alongside; rank 0 reports
     res['analysis'] = analyse_model(model, d['val'], device)   # the best model, restored by fit
-    res.update(spec=asdict(spec), name=spec.name, identity=run_identity(spec), model_config=mcfg.to_dict(), versions=versions(),
-               finished=time.strftime('%Y-%m-%d %H:%M:%S'), num_params=model.num_params(), device=str(device),
-               gpu=torch.cuda.get_device_name() if device.type == 'cuda' else None)
-    atomic_write_json(res, path)
-    ckpt.unlink(missing_ok=True)
+    res.update(status='finished', model_config=mcfg.to_dict(), finished=time.strftime('%Y-%m-%d %H:%M:%S'), num_params=model.num_params(),
+               device=str(device), gpu=torch.cuda.get_device_name() if device.type == 'cuda' else None, **meta)
+    return res
+
+def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progress: bool = False,
+            overwrite: bool = False, restart: bool = False) -> dict:
+    "Train `spec` into `out` and return its result; a finished run of it is read back (`overwrite`: trained again), its checkpoint resumed (`restart`: not)."
+    path = result_path(out, spec)
+    main = torchrun_rank_world()[0] == 0
+    if main: check_writable(path.parent)
+    with RunLock(path.with_suffix('.lock')) if main else nullcontext():   # one process trains a run at a time
+        if main: clean_leftovers(path.parent, path.stem)                   # what a killed writer left behind
+        done = finished_result(path, spec, overwrite)
+        if done is not None and not overwrite: return done
+        ckpt = _checkpoint(path, spec, restart) if main else path.with_name(f"{path.stem}.{run_identity(spec)}.ckpt.pt")
+        res = _train(spec, ckpt, data_dir, progress)
+        if not main: return res
+        atomic_write_json(res, path)
+        ckpt.unlink(missing_ok=True); ckpt.with_suffix('.json').unlink(missing_ok=True)
     return res
 
 # %% ../nbs/07b_cli.ipynb #887a4050
@@ -210,16 +267,33 @@ def _worker_init(threads: int):
 
 def _run_safe(spec: dict, out, data_dir):
     spec = RunSpec(**spec)   # specs travel as plain dicts: picklable whoever defined the class
-    try: return spec.name, spec.seed, run_one(spec, out, data_dir)['best']['ppl'], None
+    try:
+        res = run_one(spec, out, data_dir)
+        return spec.name, spec.seed, (res['best'] or {}).get('ppl', 'diverged'), None
     except Exception:
         # under torchrun the other processes are inside this run's collectives: stop them all (torchrun does),
         # rather than moving on alone; the sweep resumes where it stopped
         if torchrun_rank_world()[1] > 1: raise
         return spec.name, spec.seed, None, traceback.format_exc()
 
+def _unique(specs: list[RunSpec], out) -> list[RunSpec]:
+    "`specs` without repeats (same result file, same settings), with a note; two different runs bound for one file are an error."
+    seen = {}
+    for s in specs:
+        p = result_path(out, s)
+        if p in seen and run_identity(seen[p]) != run_identity(s):
+            raise ValueError(f"two runs of the sweep would write {p} with different settings ({_spec_diff(asdict(seen[p]), s)}); give them labels")
+        seen.setdefault(p, s)
+    if len(seen) < len(specs): print(f"sweep: {len(specs) - len(seen)} repeated run(s) dropped; {len(seen)} remain", file=sys.stderr)
+    return list(seen.values())
+
 def run_sweep(specs: list[RunSpec], out: str | Path, workers: int = 1, threads_per_worker: int = 1,
               data_dir: str | None = None, progress: bool = True) -> dict:
     "Run every spec of `specs` whose JSON is not yet in `out`; returns counts and failures."
+    if int(workers) < 1 or int(threads_per_worker) < 1: raise ValueError(f"workers and threads_per_worker must be >= 1, got {workers}, {threads_per_worker}")
+    check_writable(out)
+    specs = _unique(specs, out)
+    for s in specs: s.check()                                   # every recipe and model valid before any training
     todo = [s for s in specs if finished_result(result_path(out, s), s) is None]
     if torchrun_rank_world()[1] > 1:   # every process must run the same list: rank 0's
         import torch.distributed as dist
@@ -231,7 +305,7 @@ def run_sweep(specs: list[RunSpec], out: str | Path, workers: int = 1, threads_p
         setup_threads(threads_per_worker)
         results = (_run_safe(asdict(s), out, data_dir) for s in todo)
         for name, seed, ppl, err in results:
-            bar.update(1); bar.set_postfix_str(f"{name} s{seed}: {ppl if ppl is None else round(ppl, 2)}")
+            bar.update(1); bar.set_postfix_str(f"{name} s{seed}: {ppl if not isinstance(ppl, float) else round(ppl, 2)}")
             if err: failures.append((name, seed, err))
     else:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_worker_init,
@@ -239,74 +313,90 @@ def run_sweep(specs: list[RunSpec], out: str | Path, workers: int = 1, threads_p
             futs = [ex.submit(_run_safe, asdict(s), out, data_dir) for s in todo]
             for f in as_completed(futs):
                 name, seed, ppl, err = f.result()
-                bar.update(1); bar.set_postfix_str(f"{name} s{seed}: {ppl if ppl is None else round(ppl, 2)}")
+                bar.update(1); bar.set_postfix_str(f"{name} s{seed}: {ppl if not isinstance(ppl, float) else round(ppl, 2)}")
                 if err: failures.append((name, seed, err))
     bar.close()
     for name, seed, err in failures: print(f"FAILED {name} seed {seed}:\n{err}", file=sys.stderr)
     return dict(total=len(specs), ran=len(todo), failed=len(failures), wall_time=time.time() - t0, failures=failures)
 
 def load_results(out: str | Path) -> list[dict]:
-    "Every run JSON under `out`."
-    return [read_json(p) for p in sorted(Path(out).glob('*/seed*.json'))]
+    "Every run JSON under `out` (a garbled one is moved aside with a note, as a sweep would)."
+    found = (read_json_checked(p, required=('spec',)) for p in sorted(Path(out).glob('*/seed*.json')))
+    return [r for r in found if r is not None]
 
 # %% ../nbs/07b_cli.ipynb #252ed997
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {s}")
+    return v
+
 def _spec_args(p):
-    p.add_argument('--model', default='paper-3L', help='model preset (see ease.models.MODEL_PRESETS)')
-    p.add_argument('--data', default='paper', choices=DATA_SETTINGS)
-    p.add_argument('--data-dir', default=None, help='corpus folder (default: $EASE_DATA_DIR or ../shared/data)')
-    p.add_argument('--threshold', type=float, default=None, help="override the recipe's routing threshold")
-    p.add_argument('--exit-layer', type=int, default=None)
-    p.add_argument('--epochs', type=int, default=None, help='max epochs (default: the recipe, 50)')
-    p.add_argument('--patience', type=int, default=None)
-    p.add_argument('--steps-per-epoch', type=int, default=500, help='for --data char-full / bpe-full')
-    p.add_argument('--seq-len', type=int, default=64)
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--device', default=None)
-    p.add_argument('--grad-accum', type=int, default=1, help='micro-batches per optimizer step')
-    p.add_argument('--amp', choices=['bf16'], default=None, help='bfloat16 autocast')
-    p.add_argument('--compile', action='store_true', help='torch.compile the loss')
+    p.add_argument('--model', default='paper-3L', choices=sorted(MODEL_PRESETS), help='model preset (default paper-3L, the original study\'s 3-layer dim-64 model)')
+    p.add_argument('--data', default='paper', choices=DATA_SETTINGS,
+                   help="paper: the original protocol's first 100k/10k characters of WikiText-2; char-full / bpe-full: the whole corpus, random batches (default paper)")
+    p.add_argument('--data-dir', default=None, help='corpus folder (default: $EASE_DATA_DIR, else ../shared/data)')
+    p.add_argument('--threshold', type=float, default=None, help="routing threshold in [0, 1]; 0 = no early exit (default: the preset's, 0.95 for the exit recipes)")
+    p.add_argument('--exit-layer', type=int, default=None, help="layer (>= 1, below the last) whose exit routes (default: the model preset's first exit)")
+    p.add_argument('--epochs', type=int, default=None, help='most epochs, >= 1 (default: the recipe\'s, 50)')
+    p.add_argument('--patience', type=int, default=None, help='epochs without a better validation PPL before stopping, >= 0 (default 0: stop at the first worse epoch)')
+    p.add_argument('--steps-per-epoch', type=int, default=500, help='optimizer steps per epoch for --data char-full / bpe-full, >= 1 (default 500)')
+    p.add_argument('--seq-len', type=int, default=64, help='tokens per sequence, >= 1 (default 64)')
+    p.add_argument('--batch-size', type=int, default=32, help='sequences per optimizer step over all processes, >= 1 (default 32)')
+    p.add_argument('--lr', type=float, default=None, help='AdamW learning rate, > 0 (default: the recipe\'s, 1e-3)')
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: CUDA if available, else CPU)')
+    p.add_argument('--grad-accum', type=int, default=1, help='micro-batches per optimizer step, >= 1, dividing the batch (default 1; same updates, less memory)')
+    p.add_argument('--amp', choices=['bf16'], default=None, help='bfloat16 autocast (default: float32)')
+    p.add_argument('--compile', action='store_true', help='torch.compile the loss (same run, faster on long jobs)')
     p.add_argument('--protocol', choices=['ease', 'original'], default='ease',
                    help="training loop: 'original' = the original code's (fixed batch order, full validation batches, "
-                        "curriculum over max_epochs - 1); 'ease' = reshuffled batches (default)")
-    p.add_argument('--out', required=True, help='results folder (one JSON per run)')
+                        "curriculum over max_epochs - 1, its initial weights); 'ease' = reshuffled batches (default)")
+    p.add_argument('--restart', action='store_true', help="delete the run's checkpoint (also one written under other settings) and start from scratch")
+    p.add_argument('--out', required=True, help='results folder: one JSON per run, <out>/<run name>/seed<S>.json')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error (default: one line)')
 
 def _common(a): return dict(model=a.model, data=a.data, threshold=a.threshold, exit_layer=a.exit_layer,
                             max_epochs=a.epochs, patience=a.patience, steps_per_epoch=a.steps_per_epoch, lr=a.lr, device=a.device,
                             seq_len=a.seq_len, batch_size=a.batch_size, grad_accum=a.grad_accum, amp=a.amp, compile=a.compile,
                             protocol=a.protocol)
 
-def main(argv=None):
-    "Entry point of the `ease` command."
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='ease', description='Train and evaluate early-exit transformer LMs (EASE).')
     sub = ap.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('train', help='train one recipe with one seed')
-    t.add_argument('--preset', default='asymmetric', choices=PRESET_NAMES)
-    t.add_argument('--seed', type=int, default=0)
-    t.add_argument('--alpha', type=float, default=None); t.add_argument('--beta', type=float, default=None)
-    t.add_argument('--threads', type=int, default=None)
+    t.add_argument('--preset', default='asymmetric', choices=PRESET_NAMES, help='the recipe (see ease.trainer.PRESETS; default asymmetric)')
+    t.add_argument('--seed', type=int, default=0, help='random seed, >= 0 (default 0): the initial weights, and the batch order under --protocol ease')
+    t.add_argument('--alpha', type=float, default=None, help="exit-layer loss weight in [0, 1] for the auxiliary/asymmetric recipes (default: the preset's)")
+    t.add_argument('--beta', type=float, default=None, help="loss weight in [0, 1] of the layers between exit and last (default: the preset's; 1.0 for asymmetric_with_l2)")
+    t.add_argument('--threads', type=_positive_int, default=None, help='torch threads (default: all cores; use 1 when runs share the machine)')
+    t.add_argument('--overwrite', action='store_true', help='train again and replace a finished result in --out, even one of other settings (default: refuse)')
     _spec_args(t)
     s = sub.add_parser('sweep', help='train many recipes x seeds, resumably, in parallel')
-    s.add_argument('--suite', choices=['paper'], default=None, help='the 13 configurations of the original study')
-    s.add_argument('--presets', nargs='*', default=[], choices=PRESET_NAMES)
-    s.add_argument('--alphas', nargs='*', type=float, default=[None]); s.add_argument('--betas', nargs='*', type=float, default=[None])
-    s.add_argument('--seeds', default='0-4')
-    s.add_argument('--workers', type=int, default=max(1, (os.cpu_count() or 1)))
-    s.add_argument('--threads-per-worker', type=int, default=1)
+    s.add_argument('--suite', choices=['paper'], default=None, help='the 16 configurations of the original study')
+    s.add_argument('--presets', nargs='*', default=[], choices=PRESET_NAMES, help='recipes to run (with --alphas / --betas)')
+    s.add_argument('--alphas', nargs='*', type=float, default=[None], help="exit weights in [0, 1] to cross with --presets (default: the preset's)")
+    s.add_argument('--betas', nargs='*', type=float, default=[None], help="middle-layer weights in [0, 1] to cross with --presets (default: the preset's)")
+    s.add_argument('--seeds', default='0-4', help='seeds as 0-4, 0,2,5 or 3 (default 0-4)')
+    s.add_argument('--workers', type=_positive_int, default=max(1, (os.cpu_count() or 1)), help='runs in parallel, each its own process (default: the number of cores)')
+    s.add_argument('--threads-per-worker', type=_positive_int, default=1, help='torch threads per run (default 1)')
     _spec_args(s)
-    a = ap.parse_args(argv)
-    if a.cmd == 'train':
-        setup_threads(a.threads)
-        spec = RunSpec(a.preset, a.seed, alpha=a.alpha, beta=a.beta, **_common(a))
-        r = run_one(spec, a.out, a.data_dir, progress=True, force=True)
-        if torchrun_rank_world()[0] != 0: return 0
-        b = r['best']
-        procs = f" on {r['world_size']} processes" if r.get('world_size', 1) > 1 else ''
-        print(f"{spec.name} seed {spec.seed}: best epoch {r['best_epoch']} of {r['epochs_run']}, val PPL {b['ppl']:.3f}, "
-              f"exit PPL {b['layer_ppl'][str(spec.exit_layer or 1)] if isinstance(next(iter(b['layer_ppl'])), str) else b['layer_ppl'][spec.exit_layer or 1]:.3f}, "
-              f"compute {100 * b['compute_cost']:.1f}%, shallow {100 * b['shallow_ratio']:.1f}%, {r['wall_time']:.1f}s"
-              f"{procs} -> {result_path(a.out, spec)}")
-        return 0
+    return ap
+
+def _train_cmd(a) -> int:
+    setup_threads(a.threads)
+    spec = RunSpec(a.preset, a.seed, alpha=a.alpha, beta=a.beta, **_common(a)).check()
+    r = run_one(spec, a.out, a.data_dir, progress=True, overwrite=a.overwrite, restart=a.restart)
+    if torchrun_rank_world()[0] != 0: return 0
+    if r.get('status') == 'diverged':
+        print(f"ease: {spec.name} seed {spec.seed} diverged: {r['error']} (recorded in {result_path(a.out, spec)})", file=sys.stderr); return 1
+    b, e = r['best'], r['config']['exit_layer']
+    procs = f" on {r['world_size']} processes" if r.get('world_size', 1) > 1 else ''
+    print(f"{spec.name} seed {spec.seed}: best epoch {r['best_epoch']} of {r['epochs_run']}, val PPL {b['ppl']:.3f}, "
+          f"exit (layer {e}) PPL {b['layer_ppl'][str(e)] if str(e) in b['layer_ppl'] else b['layer_ppl'][e]:.3f}, "
+          f"compute {100 * b['compute_cost']:.1f}%, shallow {100 * b['shallow_ratio']:.1f}%, {r['wall_time']:.1f}s"
+          f"{procs} -> {result_path(a.out, spec)}")
+    return 0
+
+def _sweep_cmd(a, ap) -> int:
     base = [replace(sp, **{k: v for k, v in _common(a).items() if v is not None and k not in ('steps_per_epoch',)},
                     steps_per_epoch=a.steps_per_epoch) for sp in SUITE] if a.suite else []
     base += [RunSpec(p, alpha=al, beta=be, **_common(a)) for p in a.presets for al in a.alphas for be in a.betas]
@@ -316,7 +406,22 @@ def main(argv=None):
     if torchrun_rank_world()[1] > 1 and workers != 1:
         print(f"under torchrun every run uses all processes: running one at a time (not --workers {workers})", file=sys.stderr)
         workers = 1
+    if a.restart:
+        for sp in specs: _checkpoint(result_path(a.out, sp), sp, restart=True)
     r = run_sweep(specs, a.out, workers, a.threads_per_worker, a.data_dir, progress=torchrun_rank_world()[0] == 0)
     if torchrun_rank_world()[0] != 0: return 1 if r['failed'] else 0
     print(f"sweep: {r['total']} runs, {r['ran']} trained now, {r['failed']} failed, {r['wall_time']:.0f}s -> {a.out}")
     return 1 if r['failed'] else 0
+
+def main(argv=None) -> int:
+    "Entry point of the `ease` command: a bad input is one line (`ease: error: ...`, status 2); `--debug` shows the traceback."
+    ap = _parser()
+    a = ap.parse_args(argv)
+    try: return _train_cmd(a) if a.cmd == 'train' else _sweep_cmd(a, ap)
+    except (ValueError, OSError, RunLockedError, ImportError) as err:
+        if a.debug: raise
+        print(f"ease: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ease: interrupted; rerun the same command to resume from the last checkpoint in {a.out}", file=sys.stderr)
+        return 130

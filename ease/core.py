@@ -87,6 +87,7 @@ def atomic_write_json(obj, path: str | Path, indent: int = 1) -> Path:
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp')
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp's 0600 would make results unreadable to the group, unlike every other file
         with os.fdopen(fd, 'w') as f:
             json.dump(obj, f, indent=indent, default=_json_default)
             f.flush(); os.fsync(f.fileno())
@@ -95,6 +96,9 @@ def atomic_write_json(obj, path: str | Path, indent: int = 1) -> Path:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
     return path
+
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
 
 def _json_default(o):
     if isinstance(o, (np.integer,)): return int(o)
