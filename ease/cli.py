@@ -41,6 +41,8 @@ def _check_fields(spec):
             rng = f"in [{lo}, {hi}]" if hi is not None else (f"> {lo}" if k == 'lr' else f">= {lo}")
             raise ValueError(f"{k.replace('_', '-')} must be a {'whole' if kind == 'int' else 'finite'} number {rng}, got {v!r}")
     if spec.amp not in (None, 'bf16'): raise ValueError(f"amp must be None or 'bf16', got {spec.amp!r}")
+    if spec.batch_size % spec.grad_accum:
+        raise ValueError(f"batch-size {spec.batch_size} is not divisible by grad-accum {spec.grad_accum}: use a batch size that is a multiple of it")
 
 @dataclass
 class RunSpec:
@@ -250,6 +252,7 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
         if main: clean_leftovers(path.parent, path.stem)                   # what a killed writer left behind
         done = finished_result(path, spec, overwrite)
         if done is not None and not overwrite: return done
+        _data(spec.data, spec.seq_len, spec.batch_size, data_dir, spec.protocol); spec.check()   # bad data or recipe: fail before any state is written
         ckpt = _checkpoint(path, spec, restart) if main else path.with_name(f"{path.stem}.{run_identity(spec)}.ckpt.pt")
         res = _train(spec, ckpt, data_dir, progress)
         if not main: return res

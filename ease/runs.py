@@ -21,7 +21,8 @@ def settings_hash(settings: dict) -> str:
 def check_writable(folder: str | Path) -> Path:
     "Create `folder` if needed and prove that it takes a file; a clear error naming it otherwise."
     p = Path(folder)
-    if p.exists() and not p.is_dir(): raise NotADirectoryError(f"output folder {p} is a file: give a folder path")
+    q = next(q for q in (p, *p.parents) if q.exists())            # the nearest part of the path already there
+    if not q.is_dir(): raise NotADirectoryError(f"output folder {p}: {q} is a file, not a folder; give a folder path")
     try:
         p.mkdir(parents=True, exist_ok=True)
         probe = p/f".write-test-{os.getpid()}"
