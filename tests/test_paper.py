@@ -58,6 +58,13 @@ def test_claims_recomputed_from_runs_match_claims_json():
         assert again[r['claim']]['verdict'] == r['original']['verdict']
         assert again[r['claim']]['mean'] == pytest.approx(r['original']['mean'], abs=1e-9)
 
+def test_typst_source_has_no_swallowed_semicolons():
+    # Typst ends an embedded expression at `;` and drops it: "#V.x; more" prints "8.55 more". Write "#V.x\\;".
+    import re
+    src = (ROOT/'paper'/'ease.typ').read_text()
+    body = src[src.index('#align(center)'):]
+    assert re.findall(r'#[A-Za-z_][A-Za-z0-9_.]*(?:\([^()]*\))?;', body) == []
+
 def test_holm():
     assert paper.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert paper.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
