@@ -32,14 +32,15 @@ def test_changing_a_result_changes_the_paper(results_copy, generated):
     b = json.loads(g.read_text())
     best = max((x for x in b['rows'] if x['batch'] == 1 and x.get('strategy') == 'self_speculative'), key=lambda x: x['speedup'])
     best['speedup'] = 2.5; g.write_text(json.dumps(b))
-    c = json.loads((results_copy/'claims.json').read_text()); c[3]['fair']['p'] = 0.5
-    (results_copy/'claims.json').write_text(json.dumps(c))
+    f = results_copy/'fair'/'char3L'/'asymmetric'/'seed0.json'
+    r = json.loads(f.read_text()); r['best']['ppl'] *= 1.1; f.write_text(json.dumps(r))
     N = _roundtrip(paper.write_numbers(results_copy, results_copy/'numbers.json'))
     assert N['v']['std_ppl'] != generated['v']['std_ppl']
     assert N['recipes']['ease'] != generated['recipes']['ease']
     assert N['generation']['v']['best_spec_x'] == '2.50×' != generated['generation']['v']['best_spec_x']
-    row = lambda M: next(x for x in M['claims']['fair']['rows'] if x['claim'] == c[3]['claim'])
-    assert row(N)['p'] == '0.50' != row(generated)['p']
+    row = lambda M: next(x for x in M['claims']['fair']['rows'] if x['claim'] == 'asymmetric alpha 0.7 beats standard 3L')
+    assert row(N)['diff'] != row(generated)['diff'] and row(N)['p'] != row(generated)['p']
+    assert generated['meta']['claims_json_agrees'] and not N['meta']['claims_json_agrees']   # claims.json not rerun: flagged
     assert N != json.loads(NUMBERS.read_text())   # the committed file no longer matches: the consistency test would fail
 
 def test_pending_until_results_arrive(results_copy, generated):
@@ -49,6 +50,15 @@ def test_pending_until_results_arrive(results_copy, generated):
     N = paper.build_numbers(results_copy)
     assert N['pending']['protocol_original']['status'] == 'available'
     assert [r['diff'] for r in N['claims']['original']['rows']] == [r['diff'] for r in N['claims']['ease']['rows']]
+    try: import typst  # noqa: F401
+    except ImportError: return
+    repo = results_copy.parent/'repo'                  # the paper renders the new table instead of the pending note
+    shutil.copytree(ROOT/'paper', repo/'paper'); (repo/'paper_figures').mkdir()
+    paper.write_numbers(results_copy, repo/'paper'/'numbers.json')
+    pdf = paper.compile_paper(repo, figures=False)
+    if shutil.which('pdftotext'):
+        text = subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout
+        assert 'exact original loop' in text and 'Results available (issue 13)' in text
 
 def test_claims_recomputed_from_runs_match_claims_json():
     df = paper.load_runs(RESULTS/'paper_protocol')
