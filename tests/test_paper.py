@@ -69,7 +69,7 @@ def test_claims_recomputed_from_runs_match_claims_json():
         assert again[r['claim']]['mean'] == pytest.approx(r['original']['mean'], abs=1e-9)
 
 def test_typst_source_has_no_swallowed_semicolons():
-    # Typst ends an embedded expression at `;` and drops it: "#V.x; more" prints "8.55 more". Write "#V.x\\;".
+    # Typst ends an embedded expression at `;` and drops it: "#V.x; more" prints "8.55 more". Write "#V.x\;" in the source.
     import re
     src = (ROOT/'paper'/'ease.typ').read_text()
     body = src[src.index('#align(center)'):]
