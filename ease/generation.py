@@ -278,7 +278,8 @@ def generate(model,                                  # a `StandardTransformer` /
              draft_layers: int | None = None,        # self-speculative: draft depth E (default: the first exit)
              num_draft: int = 4,                     # self-speculative: tokens drafted per round
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
-             generator: torch.Generator | None = None):  # sampling: for reproducible draws
+             generator: torch.Generator | None = None,   # sampling: for reproducible draws
+             drafter=None):                          # self-speculative: an `ease.drafters.Drafter` (its own E, k, shortlist, stop)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
     E = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
                     min_exit_layer, kv_fill, draft_layers, num_draft)
@@ -286,6 +287,8 @@ def generate(model,                                  # a `StandardTransformer` /
     input_ids = input_ids.to(next(model.parameters()).device)
     if max_new_tokens == 0: return input_ids, dict(strategy=strategy, new_tokens=0)
     def pick(logits): return sample_next(logits, temperature, top_k, top_p, generator)
+    if drafter is not None and strategy != 'self_speculative':
+        raise ValueError(f"a drafter is used by strategy='self_speculative' only, got strategy={strategy!r}")
     t0 = time.perf_counter()
     with torch.inference_mode():
         head = decode_head(model)
@@ -293,6 +296,9 @@ def generate(model,                                  # a `StandardTransformer` /
         elif strategy == 'early_exit':
             new, stats = _generate_early_exit(model, input_ids, max_new_tokens, pick, criterion, threshold,
                                               min_exit_layer, kv_fill, head)
+        elif drafter is not None:
+            from ease.drafters import generate_drafted      # the drafter logic lives in its own module
+            new, stats = generate_drafted(model, input_ids, max_new_tokens, drafter, head, draft_layers)
         else: new, stats = _generate_self_speculative(model, input_ids, max_new_tokens, E, num_draft, draft_dtype, head)
     secs = time.perf_counter() - t0
     el = stats['exit_layer']
