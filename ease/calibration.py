@@ -11,45 +11,14 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 import seaborn as sns
+from .exits import _np, _check_conf, _check_len, _check_correct
 
 # %% auto #0
-__all__ = ['CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc', 'exit_stats', 'exit_calibration_table',
-           'threshold_sweep', 'linear_cka', 'cka_matrix', 'plot_reliability', 'plot_confidence_hist',
-           'plot_ppl_vs_compute', 'plot_cka']
+__all__ = ['CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc', 'exit_stats', 'exit_calibration_table', 'linear_cka',
+           'cka_matrix', 'plot_reliability', 'plot_confidence_hist', 'plot_ppl_vs_compute', 'plot_cka']
 
 # %% ../nbs/08_calibration.ipynb #1f48a3bd
 _STRATEGIES = ('uniform', 'quantile')
-
-def _np(x, name:str, dtype=np.float64) -> np.ndarray:
-    "Convert `x` (tensor, array or sequence) named `name` to a 1-D numpy array of `dtype`."
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        if x.is_floating_point(): x = x.double()
-        x = x.numpy()
-    x = np.asarray(x)
-    if x.ndim != 1: raise ValueError(f"`{name}` must be 1-D (one value per token), got shape {x.shape}")
-    if x.size == 0: raise ValueError(f"`{name}` is empty; need at least one token")
-    x = x.astype(dtype)
-    if not np.isfinite(x).all(): raise ValueError(f"`{name}` contains nan or inf; allowed: finite values")
-    return x
-
-def _check_conf(conf, name:str='conf') -> np.ndarray:
-    "`conf` as float64, checked to lie in [0, 1] (float rounding up to 1e-6 is clipped)."
-    c = _np(conf, name)
-    if c.min() < -1e-6 or c.max() > 1 + 1e-6:
-        raise ValueError(f"`{name}` must lie in [0, 1], got values in [{c.min():.4g}, {c.max():.4g}]")
-    return np.clip(c, 0., 1.)
-
-def _check_len(x:np.ndarray, n:int, name:str, ref:str='conf') -> np.ndarray:
-    "Check that `x` (argument `name`) has the `n` tokens of argument `ref`."
-    if len(x) != n: raise ValueError(f"`{name}` has {len(x)} tokens but `{ref}` has {n}; lengths must match")
-    return x
-
-def _check_correct(correct, n:int, name:str='correct', ref:str='conf') -> np.ndarray:
-    "`correct` as float64 0/1 with the `n` tokens of `ref`."
-    y = _check_len(_np(correct, name), n, name, ref)
-    if not np.isin(y, (0., 1.)).all(): raise ValueError(f"`{name}` must be bool or 0/1, got other values")
-    return y
 
 def _check_bins(n_bins, strategy):
     "Validate `n_bins` (int >= 1) and `strategy` (one of `_STRATEGIES`)."
@@ -174,34 +143,6 @@ def exit_calibration_table(layer_logits:dict,  # {layer: (..., V) logits}, layer
                          ece_quantile=ece(conf, correct, n_bins, 'quantile'),
                          auroc=auroc(conf, correct)))
     return rows
-
-# %% ../nbs/08_calibration.ipynb #cf732bf5
-def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1]
-                    exit_nll,         # (N,) NLL of the target at the exit layer
-                    exit_correct,     # (N,) 1 where the exit prediction is right
-                    final_nll,        # (N,) NLL of the target at the final layer
-                    final_correct,    # (N,) 1 where the final prediction is right
-                    thresholds,       # (T,) routing thresholds to evaluate
-                    exit_layer:int,   # the exit layer, counted from 1
-                    num_layers:int,   # total number of layers L
-                   ) -> list[dict]:
-    "One row per threshold: threshold, ppl, acc, shallow_ratio, compute_cost of confidence routing (EASE definitions)."
-    c = _check_conf(exit_conf, 'exit_conf'); N = len(c)
-    e_nll, f_nll = (_check_len(_np(x, k), N, k, 'exit_conf') for k, x in (('exit_nll', exit_nll), ('final_nll', final_nll)))
-    e_cor, f_cor = (_check_correct(x, N, k, 'exit_conf') for k, x in (('exit_correct', exit_correct), ('final_correct', final_correct)))
-    thr = _np(thresholds, 'thresholds')
-    if not (isinstance(num_layers, (int, np.integer)) and num_layers >= 1): raise ValueError(f"`num_layers` must be an integer >= 1, got {num_layers!r}")
-    if not (isinstance(exit_layer, (int, np.integer)) and 1 <= exit_layer <= num_layers):
-        raise ValueError(f"`exit_layer` must be an integer in [1, num_layers={num_layers}], got {exit_layer!r}")
-    order = np.argsort(c, kind='stable')
-    suffix = lambda d: np.append(np.cumsum(d[order][::-1])[::-1], 0.)  # suffix[k] = sum of d over sorted positions >= k
-    start = np.searchsorted(c[order], thr, side='left')                 # first sorted position with conf >= threshold
-    n_exit = N - start
-    nll = (f_nll.sum() + suffix(e_nll - f_nll)[start]) / N
-    acc = (f_cor.sum() + suffix(e_cor - f_cor)[start]) / N
-    cost = (n_exit * exit_layer + (N - n_exit) * num_layers) / (N * num_layers)
-    return [dict(threshold=float(t), ppl=math.exp(l), acc=float(a), shallow_ratio=float(k / N), compute_cost=float(cc))
-            for t, l, a, k, cc in zip(thr, nll, acc, n_exit, cost)]
 
 # %% ../nbs/08_calibration.ipynb #9314805a
 def _features(x, name:str) -> np.ndarray:

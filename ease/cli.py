@@ -14,11 +14,12 @@ import torch
 from tqdm.auto import tqdm
 from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device, check_protocol
 from .models import ModelConfig, ConfidenceRoutedTransformer
-from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, DEFAULT_THRESHOLDS, init_distributed, torchrun_rank_world
+from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, init_distributed, torchrun_rank_world
+from .exits import DEFAULT_THRESHOLDS
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
-           'analyse_model', 'run_one', 'run_sweep', 'load_results', 'main']
+           'analyse_model', 'run_one', 'run_sweep', 'load_results', 'run_summary', 'main']
 
 # %% ../nbs/07b_cli.ipynb #b0a39d68
 DATA_SETTINGS = ('paper', 'char-full', 'bpe-full')
@@ -163,7 +164,8 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
     mcfg = ModelConfig.from_name(spec.model, vocab_size=d['vocab_size'])
     e = spec.exit_layer or mcfg.exit_layers[0]
     recipe = spec.recipe(mcfg.num_layers, e)
-    mcfg = replace(mcfg, exit_layers=(e,), routing_threshold=recipe.routing_threshold)
+    pol = recipe.exit_policy                     # the model routes as the recipe says
+    mcfg = replace(mcfg, exit_layers=pol.exit_layers, routing_threshold=pol.threshold)
     rank, world, device = init_distributed(spec.device)
     if device.type == 'cuda':   # TF32 tensor cores for float32 matmuls on GPU (recorded in the JSON)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
@@ -264,6 +266,15 @@ def _common(a): return dict(model=a.model, data=a.data, threshold=a.threshold, e
                             seq_len=a.seq_len, batch_size=a.batch_size, grad_accum=a.grad_accum, amp=a.amp, compile=a.compile,
                             protocol=a.protocol)
 
+def run_summary(spec: RunSpec, r: dict, out) -> str:
+    "The line `ease train` prints for result `r`: best epoch, routed PPL, the PPL at the recipe's exit layer, compute."
+    b, e = r['best'], r['config']['exit_layer']                       # the exit the run used, not a default
+    exit_ppl = {int(l): v for l, v in b['layer_ppl'].items()}[e]      # read back from JSON, the keys are strings
+    procs = f" on {r['world_size']} processes" if r.get('world_size', 1) > 1 else ''
+    return (f"{spec.name} seed {spec.seed}: best epoch {r['best_epoch']} of {r['epochs_run']}, val PPL {b['ppl']:.3f}, "
+            f"exit PPL (layer {e}) {exit_ppl:.3f}, compute {100 * b['compute_cost']:.1f}%, shallow {100 * b['shallow_ratio']:.1f}%, "
+            f"{r['wall_time']:.1f}s{procs} -> {result_path(out, spec)}")
+
 def main(argv=None):
     "Entry point of the `ease` command."
     ap = argparse.ArgumentParser(prog='ease', description='Train and evaluate early-exit transformer LMs (EASE).')
@@ -288,12 +299,7 @@ def main(argv=None):
         spec = RunSpec(a.preset, a.seed, alpha=a.alpha, beta=a.beta, **_common(a))
         r = run_one(spec, a.out, a.data_dir, progress=True, force=True)
         if torchrun_rank_world()[0] != 0: return 0
-        b = r['best']
-        procs = f" on {r['world_size']} processes" if r.get('world_size', 1) > 1 else ''
-        print(f"{spec.name} seed {spec.seed}: best epoch {r['best_epoch']} of {r['epochs_run']}, val PPL {b['ppl']:.3f}, "
-              f"exit PPL {b['layer_ppl'][str(spec.exit_layer or 1)] if isinstance(next(iter(b['layer_ppl'])), str) else b['layer_ppl'][spec.exit_layer or 1]:.3f}, "
-              f"compute {100 * b['compute_cost']:.1f}%, shallow {100 * b['shallow_ratio']:.1f}%, {r['wall_time']:.1f}s"
-              f"{procs} -> {result_path(a.out, spec)}")
+        print(run_summary(spec, r, a.out))
         return 0
     base = [replace(sp, **{k: v for k, v in _common(a).items() if v is not None and k not in ('steps_per_epoch',)},
                     steps_per_epoch=a.steps_per_epoch) for sp in SUITE] if a.suite else []

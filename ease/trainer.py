@@ -12,15 +12,15 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 import torch.distributed as dist
-from .calibration import threshold_sweep
+from .exits import ExitPolicy, DEFAULT_THRESHOLD, DEFAULT_THRESHOLDS, policy_sweep
 from .core import get_device, check_protocol
 from .models import skip_layer
 
 # %% auto #0
-__all__ = ['ALPHA_SCHEDULES', 'PRESET_NAMES', 'PRESETS', 'DEFAULT_THRESHOLDS', 'AlphaSchedule', 'UniversalConfig',
-           'layer_dropout_rates', 'make_preset', 'UniversalTrainer', 'create_optimizer', 'dist_rank_world',
-           'is_main_process', 'torchrun_rank_world', 'init_distributed', 'loss_runner', 'route_sweep', 'route_metrics',
-           'collect_token_stats', 'evaluate', 'NonFiniteLossError', 'train_epoch', 'save_checkpoint', 'fit']
+__all__ = ['ALPHA_SCHEDULES', 'PRESET_NAMES', 'PRESETS', 'AlphaSchedule', 'UniversalConfig', 'layer_dropout_rates', 'make_preset',
+           'UniversalTrainer', 'create_optimizer', 'dist_rank_world', 'is_main_process', 'torchrun_rank_world',
+           'init_distributed', 'loss_runner', 'collect_token_stats', 'evaluate', 'NonFiniteLossError', 'train_epoch',
+           'save_checkpoint', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #b1cbcc1e
 ALPHA_SCHEDULES = ('constant', 'linear', 'cosine', 'step')
@@ -56,7 +56,7 @@ class UniversalConfig:
     "A training recipe: per-layer loss weights, exit and routing, curriculum, per-layer LR scales, protocol."
     layer_weights: dict = field(default_factory=lambda: {1: 0.7, 2: 0.0, 3: 0.3})  # layer (1-indexed) -> loss weight
     exit_layer: int = 1                       # the early exit used for routing
-    routing_threshold: float = 0.0            # exit when max prob >= this; 0 = no routing
+    routing_threshold: float = DEFAULT_THRESHOLD  # exit when max prob >= this; 0 = no routing (`ease.exits`)
     normalize_weights: bool = False           # rescale the weights to sum to 1
     alpha_schedule: AlphaSchedule | None = None  # curriculum on the exit weight (overrides exit and last weights)
     layer_lr_scales: dict | None = None       # layer -> LR multiplier; other parameters keep the base LR
@@ -90,10 +90,7 @@ class UniversalConfig:
         if neg: raise ValueError(f"layer_weights must be finite and >= 0, got {neg}")
         if sum(self.layer_weights.values()) == 0 and self.alpha_schedule is None:
             raise ValueError("layer_weights are all zero: nothing would be trained; give some layer a positive weight")
-        if not 1 <= self.exit_layer <= self.num_layers:
-            raise ValueError(f"exit_layer must be in 1..{self.num_layers} (the layers of layer_weights), got {self.exit_layer}")
-        if not 0.0 <= self.routing_threshold <= 1.0:
-            raise ValueError(f"routing_threshold must be in [0, 1], got {self.routing_threshold}")
+        self.exit_policy.check_depth(self.num_layers)   # the exit layer and threshold, checked where the policy lives
         if self.layer_lr_scales:
             bad = {l: s for l, s in self.layer_lr_scales.items() if not 1 <= l <= self.num_layers or s < 0}
             if bad: raise ValueError(f"layer_lr_scales must map layers 1..{self.num_layers} to scales >= 0, got {bad}")
@@ -111,6 +108,11 @@ class UniversalConfig:
         if self.rotation and (self.alpha_schedule is not None or self.layer_weights.get(L, 0.0) == 0):
             raise ValueError("rotation needs a fixed, positive weight on the last layer (no alpha_schedule): "
                              "otherwise some steps would have nothing to train")
+
+    @property
+    def exit_policy(self) -> ExitPolicy:
+        "The recipe's exit layer and routing threshold as an `ExitPolicy`."
+        return ExitPolicy(self.exit_layer, self.routing_threshold)
 
     @property
     def num_layers(self) -> int:
@@ -334,19 +336,6 @@ def loss_runner(self, model):
 UniversalTrainer.loss_runner = loss_runner
 
 # %% ../nbs/07_trainer.ipynb #9815ba6d
-def route_sweep(exit_stats: dict, final_stats: dict, thresholds, exit_layer: int, num_layers: int) -> list[dict]:
-    "PPL, accuracy, shallow ratio and compute cost per threshold when tokens with exit confidence >= it leave at `exit_layer`."
-    # the arithmetic is `ease.calibration.threshold_sweep`; a threshold of 0 means no routing here, as in the paper's configs
-    eff = [t if t > 0 else 2.0 for t in thresholds]      # 2.0: above any confidence, so no token exits
-    rows = threshold_sweep(exit_stats['conf'], exit_stats['nll'], exit_stats['correct'],
-                           final_stats['nll'], final_stats['correct'], eff, exit_layer, num_layers)
-    for r, t in zip(rows, thresholds): r['threshold'] = t
-    return rows
-
-def route_metrics(exit_stats: dict, final_stats: dict, threshold: float, exit_layer: int, num_layers: int) -> dict:
-    "`route_sweep` at one `threshold`."
-    return route_sweep(exit_stats, final_stats, [threshold], exit_layer, num_layers)[0]
-
 @torch.no_grad()
 def collect_token_stats(model, batches, device=None, layers=None) -> dict:
     "Per layer (1-indexed; `layers`, default all), per token: `nll`, `conf` (max prob), `correct`, from one pass over `batches`."
@@ -377,13 +366,13 @@ def evaluate(self, model, batches, thresholds=None, return_tokens: bool = False)
     stats = collect_token_stats(model, batches[rank::world], self.device, layers)  # each rank its share of batches
     if world > 1: stats = _gather_stats(stats)
     e = c.exit_layer
-    res = route_metrics(stats[e], stats[L], c.routing_threshold, e, L)
+    res = policy_sweep(c.exit_policy, stats, L)[0]   # routed at the recipe's threshold
     res.pop('threshold')
     res['layer_ppl'] = {l: math.exp(s['nll'].double().mean().item()) for l, s in stats.items()}
     res['layer_acc'] = {l: s['correct'].double().mean().item() for l, s in stats.items()}
     res['exit_mean_conf'] = stats[e]['conf'].double().mean().item()
     res['tokens'] = len(stats[L]['nll'])
-    if thresholds is not None: res['sweep'] = route_sweep(stats[e], stats[L], list(thresholds), e, L)
+    if thresholds is not None: res['sweep'] = policy_sweep(c.exit_policy, stats, L, thresholds)
     if return_tokens: res['token_stats'] = stats
     return res
 UniversalTrainer.evaluate = evaluate
@@ -464,8 +453,6 @@ def save_checkpoint(path, **state):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
     torch.save(state, tmp); os.replace(tmp, path)
-
-DEFAULT_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 def fit(self, model, train_batches, val_batches, max_epochs: int | None = None, patience: int | None = None,
         checkpoint: str | Path | None = None, checkpoint_every: int = 0, thresholds=DEFAULT_THRESHOLDS,
