@@ -13,40 +13,15 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 import torch.distributed as dist
 from .exits import ExitPolicy, DEFAULT_THRESHOLD, DEFAULT_THRESHOLDS, policy_sweep
+from .losses import AlphaSchedule, early_exit_loss, asymmetric_weights, layerskip_weights, rotation_mask
 from .core import get_device, check_protocol
 from .models import skip_layer
 
 # %% auto #0
-__all__ = ['ALPHA_SCHEDULES', 'PRESET_NAMES', 'PRESETS', 'AlphaSchedule', 'UniversalConfig', 'layer_dropout_rates', 'make_preset',
-           'UniversalTrainer', 'create_optimizer', 'dist_rank_world', 'is_main_process', 'torchrun_rank_world',
-           'init_distributed', 'loss_runner', 'collect_token_stats', 'evaluate', 'NonFiniteLossError', 'train_epoch',
-           'save_checkpoint', 'fit']
-
-# %% ../nbs/07_trainer.ipynb #b1cbcc1e
-ALPHA_SCHEDULES = ('constant', 'linear', 'cosine', 'step')
-
-@dataclass
-class AlphaSchedule:
-    "Exit weight `alpha` as a function of the epoch: from `start` to `end` over `steps` epochs."
-    type: str = 'constant'   # 'constant', 'linear', 'cosine' or 'step'
-    start: float = 0.7       # alpha at epoch 0
-    end: float = 0.7         # alpha from epoch `steps` on
-    steps: int = 10          # epochs to go from `start` to `end` ('step': the epoch it switches)
-
-    def __post_init__(self):
-        if self.type not in ALPHA_SCHEDULES:
-            raise ValueError(f"alpha_schedule type must be one of {ALPHA_SCHEDULES}, got {self.type!r}")
-        for k in ('start', 'end'):
-            if not 0.0 <= getattr(self, k) <= 1.0: raise ValueError(f"alpha_schedule {k} must be in [0, 1], got {getattr(self, k)}")
-        if int(self.steps) < 1: raise ValueError(f"alpha_schedule steps must be >= 1, got {self.steps}")
-
-    def __call__(self, epoch: int) -> float:
-        "Alpha at (0-indexed) `epoch`."
-        if self.type == 'constant': return self.start
-        if self.type == 'step': return self.start if epoch < self.steps else self.end
-        frac = min(max(epoch, 0) / self.steps, 1.0)
-        if self.type == 'cosine': frac = (1 - math.cos(math.pi * frac)) / 2
-        return self.start + (self.end - self.start) * frac
+__all__ = ['PRESET_NAMES', 'PRESETS', 'UniversalConfig', 'layer_dropout_rates', 'make_preset', 'UniversalTrainer',
+           'create_optimizer', 'dist_rank_world', 'is_main_process', 'torchrun_rank_world', 'init_distributed',
+           'loss_runner', 'collect_token_stats', 'evaluate', 'NonFiniteLossError', 'train_epoch', 'save_checkpoint',
+           'fit']
 
 # %% ../nbs/07_trainer.ipynb #6a414e68
 def _int_keys(d): return None if d is None else {int(k): float(v) for k, v in dict(d).items()}
@@ -126,8 +101,7 @@ class UniversalConfig:
         if self.alpha_schedule is not None:
             a = self.alpha_schedule(epoch)
             w[self.exit_layer], w[L] = a, round(1 - a, 12)
-        if self.rotation and step is not None:
-            w = {l: v if l == L or (l - 1 - step) % self.rotation == 0 else 0.0 for l, v in w.items()}
+        if self.rotation and step is not None: w = rotation_mask(w, step, self.rotation)
         if self.normalize_weights:
             s = sum(w.values()); w = {l: v / s for l, v in w.items()}
         return w
@@ -159,17 +133,12 @@ def layer_dropout_rates(num_layers: int,  # L, the model's depth
     if L == 1: return [0.0]   # skipping the only layer would leave a bigram model
     return [p_max * (2.0 ** (l / (L - 1)) - 1.0) for l in range(L)]
 
-def _layerskip_weights(L: int, e_scale: float) -> dict:
-    # LayerSkip's early-exit loss scale: e_scale * sum_{i<=l} i for the exits, L - 1 + e_scale * sum_{i<=L-2} i for the last (0-indexed l)
-    return {l + 1: (e_scale * l * (l + 1) / 2 if l < L - 1 else L - 1 + e_scale * (L - 2) * (L - 1) / 2) for l in range(L)}
-
 def make_preset(name: str, num_layers: int = 3, exit_layer: int = 1, alpha: float | None = None,
                 beta: float | None = None, e_scale: float = 1.0, p_max: float = 0.1, **overrides) -> UniversalConfig:
     "Recipe `name` for a `num_layers` model exiting at `exit_layer` (`alpha`: exit weight, `beta`: middle-layer weight; `layerskip`: `e_scale`, `p_max`)."
     L, e = num_layers, exit_layer
     if not 1 <= e < L: raise ValueError(f"exit_layer must be in 1..{L - 1} for a {L}-layer model, got {e}")
-    mid = [l for l in range(e + 1, L)]
-    def asym(a, b=0.0): return {e: a, **{l: b for l in mid}, L: round(1 - a, 12)}
+    def asym(a, b=0.0): return asymmetric_weights(L, e, a, b)
     recipes = {
         'standard_llm':              lambda: dict(layer_weights={L: 1.0}, routing_threshold=0.0),
         'deep_supervision':          lambda: dict(layer_weights={l: 1 / L for l in range(1, L + 1)}, routing_threshold=0.0),
@@ -185,7 +154,7 @@ def make_preset(name: str, num_layers: int = 3, exit_layer: int = 1, alpha: floa
                                                   alpha_schedule=AlphaSchedule('linear', 0.9, 0.5, 10)),
         'dynamic_alpha_cosine':      lambda: dict(layer_weights=asym(0.9), routing_threshold=0.95,
                                                   alpha_schedule=AlphaSchedule('cosine', 0.9, 0.5, 10)),
-        'layerskip':                 lambda: dict(layer_weights=_layerskip_weights(L, e_scale), normalize_weights=True,
+        'layerskip':                 lambda: dict(layer_weights=layerskip_weights(L, e_scale), normalize_weights=True,
                                                   routing_threshold=0.95, layer_dropout=p_max),
     }
     if name not in recipes: raise ValueError(f"unknown preset {name!r}; choose one of {sorted(recipes)}")
@@ -223,14 +192,6 @@ class UniversalTrainer:
         if model.vocab_size != self.vocab_size:
             raise ValueError(f"model vocab_size {model.vocab_size} != trainer vocab_size {self.vocab_size}")
 
-    def compute_loss(self, layer_logits, targets: torch.Tensor, epoch: int = 0):
-        "Weighted loss and per-layer CE from `layer_logits` (list of every layer's logits, or dict layer -> logits)."
-        if not isinstance(layer_logits, dict): layer_logits = {i + 1: lg for i, lg in enumerate(layer_logits)}
-        losses = {l: F.cross_entropy(lg.reshape(-1, lg.shape[-1]), targets.reshape(-1)) for l, lg in layer_logits.items()}
-        w = self.config.weights(epoch)
-        total = sum(w.get(l, 0.0) * ce for l, ce in losses.items())
-        return total, {l: ce.detach() for l, ce in losses.items()}
-
     def active_weights(self, epoch: int = 0, step: int | None = None):
         "The weighted layers at (`epoch`, `step`) as a tuple, and their weights as a tensor on the trainer's device."
         w = self.config.weights(epoch, step)
@@ -238,19 +199,12 @@ class UniversalTrainer:
         return layers, torch.tensor([w[l] for l in layers], device=self.device)
 
     def weighted_loss(self, model, x: torch.Tensor, y: torch.Tensor, layers: tuple, wt: torch.Tensor):
-        "The hot path: sum of `wt` x CE of `layers` (ascending), and the CEs; runs the blocks only up to the last of them."
+        "The hot path: the forward pass up to the last of `layers` (ascending), then `ease.losses.early_exit_loss`."
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp == 'bf16'):
             hs = model.hidden_states(x, num_layers=layers[-1])
             logits = model.logits(torch.stack([hs[l - 1] for l in layers]))    # (Lw, B, T, V)
-        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1).repeat(len(layers)),
-                             reduction='none').view(len(layers), -1).mean(1)   # (Lw,)
-        loss = (wt.to(ce.dtype) * ce).sum()
-        if self.config.distill > 0 and len(layers) > 1 and layers[-1] == model.num_layers:
-            teacher = logits[-1].detach().float().log_softmax(-1)
-            kl = F.kl_div(logits[:-1].float().log_softmax(-1), teacher.expand_as(logits[:-1]), log_target=True,
-                          reduction='none').sum(-1).mean()                     # mean over exits and tokens
-            loss = loss + self.config.distill * kl
-        return loss, ce.detach()
+        teacher = len(layers) > 1 and layers[-1] == model.num_layers          # distillation needs the last layer and an exit
+        return early_exit_loss(logits, y, wt, self.config.distill if teacher else 0.0)
 
     def model_loss(self, model, x: torch.Tensor, y: torch.Tensor, epoch: int = 0, step: int | None = None):
         "Weighted loss of `model` on batch (`x`, `y`) and CE of each weighted layer; skips unweighted work."
