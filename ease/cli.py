@@ -14,7 +14,10 @@ import torch
 from tqdm.auto import tqdm
 from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device, check_protocol
 from .models import ModelConfig, ConfidenceRoutedTransformer
-from .trainer import UniversalTrainer, make_preset, PRESET_NAMES, init_distributed, torchrun_rank_world
+from .trainer import UniversalTrainer
+from .recipes import make_preset, PRESET_NAMES
+from .distributed import init_distributed, torchrun_rank_world
+from .evaluation import collect_token_stats
 from .exits import DEFAULT_THRESHOLDS
 
 # %% auto #0
@@ -132,7 +135,6 @@ def versions() -> dict:
 def analyse_model(model, batches, device=None, n_bins: int = 15, cka_batches: int = 2) -> dict:
     "Per-layer calibration (ECE, AUROC, reliability bins, confidence histograms) and linear CKA between layers."
     import numpy as np
-    from ease.trainer import collect_token_stats
     from ease.calibration import ece, auroc, calibration_bins, cka_matrix
     stats = collect_token_stats(model, batches, device)
     layers = {}
