@@ -8,8 +8,7 @@ import math, warnings
 from typing import NamedTuple
 import numpy as np
 import torch
-import torch.nn.functional as F
-from .exits import _np, _check_conf, _check_len, _check_correct
+from .exits import _np, _check_conf, _check_correct
 from .evaluation import token_stats
 
 # %% auto #0

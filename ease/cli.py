@@ -12,13 +12,12 @@ from pathlib import Path
 import multiprocessing as mp
 import torch
 from tqdm.auto import tqdm
-from .core import set_seed, setup_threads, atomic_write_json, read_json, get_device, check_protocol
+from .core import set_seed, setup_threads, atomic_write_json, read_json, check_protocol
 from .models import ModelConfig, ConfidenceRoutedTransformer
 from .trainer import UniversalTrainer
 from .recipes import make_preset, PRESET_NAMES
 from .distributed import init_distributed, torchrun_rank_world
 from .evaluation import collect_token_stats
-from .exits import DEFAULT_THRESHOLDS
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',

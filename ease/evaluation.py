@@ -6,7 +6,6 @@
 from __future__ import annotations
 import math
 import torch
-import torch.nn.functional as F
 from .exits import ExitPolicy, policy_sweep
 from .distributed import dist_rank_world, gather_stats
 

@@ -4,7 +4,6 @@
 
 # %% ../nbs/07h_hf_ease.ipynb #74a1cc22
 from __future__ import annotations
-import math
 import torch
 from torch import nn
 from .models import skip_layer

@@ -5,7 +5,7 @@
 # %% ../nbs/05_models.ipynb #745f97b2
 from __future__ import annotations
 import math
-from dataclasses import dataclass, asdict, field, replace
+from dataclasses import dataclass, asdict, replace
 import torch
 from torch import nn
 import torch.nn.functional as F
