@@ -25,21 +25,24 @@ def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor):
 @torch.no_grad()
 def token_stats(logits: torch.Tensor,   # (..., V) logits of one layer
                 targets: torch.Tensor,  # (...) target token ids
+                scores: bool = True,    # also `entropy` and `margin` (two more passes over the vocabulary)
                ) -> dict[str, torch.Tensor]:
-    "Per-token `nll`, `conf`, `pred`, `correct` (bool), `entropy` and `margin` of `logits` against `targets`, each (N,), on the logits' device."
+    "Per-token `nll`, `conf`, `pred`, `correct` (bool) and, with `scores`, `entropy` and `margin` of `logits` against `targets`, each (N,)."
     logits, targets = torch.as_tensor(logits), torch.as_tensor(targets)
     _check_logits_targets(logits, targets)
     V, y = logits.shape[-1], targets.reshape(-1).long()
     logp = logits.detach().reshape(-1, V).float().log_softmax(-1)          # (N, V)
     top, pred = logp.max(-1)
-    top2 = logp.topk(2, dim=-1).values.exp()
-    return dict(nll=-logp.gather(-1, y[:, None])[:, 0], conf=top.exp(), pred=pred, correct=pred == y,
-                entropy=-(logp.exp() * logp).sum(-1),                      # xlogy-safe: logp is finite wherever p > 0
-                margin=top2[:, 0] - top2[:, 1])
+    s = dict(nll=-logp.gather(-1, y[:, None])[:, 0], conf=top.exp(), pred=pred, correct=pred == y)
+    if scores:
+        top2 = logp.topk(2, dim=-1).values.exp()
+        s.update(entropy=-(logp.exp() * logp).sum(-1),                     # xlogy-safe: logp is finite wherever p > 0
+                 margin=top2[:, 0] - top2[:, 1])
+    return s
 
 # %% ../nbs/07e_evaluation.ipynb #e7e0c010
 @torch.no_grad()
-def collect_token_stats(model, batches, device=None, layers=None) -> dict:
+def collect_token_stats(model, batches, device=None, layers=None, scores: bool = False) -> dict:
     "{layer (1-indexed; `layers`, default all): `token_stats` over all tokens of `batches`}, from one pass per batch, on the CPU."
     was_training = model.training; model.eval()
     layers = sorted(layers) if layers is not None else list(range(1, model.num_layers + 1))
@@ -48,7 +51,7 @@ def collect_token_stats(model, batches, device=None, layers=None) -> dict:
         if device is not None: x, y = x.to(device), y.to(device)
         hs = model.hidden_states(x, num_layers=layers[-1])
         for l in layers:
-            for k, v in token_stats(model.logits(hs[l - 1]), y).items(): out[l].setdefault(k, []).append(v.cpu())
+            for k, v in token_stats(model.logits(hs[l - 1]), y, scores).items(): out[l].setdefault(k, []).append(v.cpu())
     model.train(was_training)
     return {l: {k: torch.cat(v) for k, v in d.items()} for l, d in out.items()}
 

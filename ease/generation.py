@@ -95,11 +95,11 @@ def _run_rows(block, h, cache, rows):
     cache.k[rows, :, pos:pos + T], cache.v[rows, :, pos:pos + T] = sub.k[:, :, pos:], sub.v[:, :, pos:]
     return out
 
-def _decide(model, h, running, l, policy, min_exit_layer, exits, head=None):
+def _decide(model, h, running, l, policy, min_exit_layer, head=None):
     "Which `running` rows (with states `h` (b, dim) after layer `l`) exit here, and the head's logits."
     head = head or model.logits
     if l == model.num_layers: return torch.ones(len(running), dtype=torch.bool, device=h.device), head(h)
-    if l < min_exit_layer or l not in exits: return None, None
+    if l < min_exit_layer or l not in policy.exit_layers: return None, None
     lg = head(h)
     return policy.should_exit(lg), lg
 
@@ -155,10 +155,9 @@ def _step_recompute(model, tok, caches, decide, pending):
 
 # %% ../nbs/09_generation.ipynb #83032243
 def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None):
-    "Decode with per-token early exit at the model's exits by `policy`'s criterion and threshold; the skipped layers' K/V are filled by `kv_fill`."
+    "Decode with per-token early exit at `policy`'s exits, criterion and threshold; the skipped layers' K/V are filled by `kv_fill`."
     B = input_ids.shape[0]
-    exits = set(getattr(model, 'exit_layers', model.config.exit_layers))
-    def decide(h, running, l): return _decide(model, h, running, l, policy, min_exit_layer, exits, head)
+    def decide(h, running, l): return _decide(model, h, running, l, policy, min_exit_layer, head)
     caches = _new_caches(model, input_ids, max_new_tokens)
     hs = model.hidden_states(input_ids, caches=caches)                   # prefill through every layer
     running, logits = torch.arange(B, device=input_ids.device), None
@@ -213,7 +212,7 @@ def _generate_self_speculative(model, input_ids, max_new_tokens, draft_layers, n
 
 # %% ../nbs/09_generation.ipynb #e868a5cb
 def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                min_exit_layer, kv_fill, draft_layers, num_draft):
+                min_exit_layer, kv_fill, draft_layers, num_draft, policy=None):
     "Validate `generate`'s arguments; return the draft depth and the early exit's `ExitPolicy`."
     L = model.num_layers
     def bad(msg): raise ValueError(msg)
@@ -229,7 +228,8 @@ def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, 
     if temperature < 0: bad(f"temperature must be >= 0 (0: greedy), got {temperature}")
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1): bad(f"top_k must be None or an integer >= 1, got {top_k!r}")
     if top_p is not None and not 0 < top_p <= 1: bad(f"top_p must be None or in (0, 1], got {top_p}")
-    policy = ExitPolicy(model.config.exit_layers, model.config.routing_threshold if threshold is None else threshold, criterion)
+    if policy is None: policy = ExitPolicy(model.config.exit_layers, model.config.routing_threshold if threshold is None else threshold, criterion)
+    policy.check_depth(L)
     if not 1 <= min_exit_layer <= L: bad(f"min_exit_layer must be in 1..num_layers={L}, got {min_exit_layer}")
     if draft_layers is None:
         exits = [l for l in getattr(model, 'exit_layers', model.config.exit_layers) if l < L]
@@ -257,10 +257,11 @@ def generate(model,                                  # a `StandardTransformer` /
              draft_layers: int | None = None,        # self-speculative: draft depth E (default: the first exit)
              num_draft: int = 4,                     # self-speculative: tokens drafted per round
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
-             generator: torch.Generator | None = None):  # sampling: for reproducible draws
+             generator: torch.Generator | None = None,   # sampling: for reproducible draws
+             policy: ExitPolicy | None = None):      # early exit: exits, threshold and criterion in one (instead of the two above)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
     E, policy = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                    min_exit_layer, kv_fill, draft_layers, num_draft)
+                    min_exit_layer, kv_fill, draft_layers, num_draft, policy)
     B, L = input_ids.shape[0], model.num_layers
     input_ids = input_ids.to(next(model.parameters()).device)
     if max_new_tokens == 0: return input_ids, dict(strategy=strategy, new_tokens=0)
