@@ -9,7 +9,7 @@ def test_root_exports():
     import ease
     for name in ['RMSNorm', 'RotaryPositionalEmbedding', 'MultiHeadAttention', 'GatedLinearUnit', 'TransformerBlock',
                  'ModelConfig', 'StandardTransformer', 'ConfidenceRoutedTransformer', 'UniversalConfig',
-                 'UniversalTrainer', 'AlphaSchedule', 'PRESETS', 'save_model', 'load_model']:
+                 'UniversalTrainer', 'AlphaSchedule', 'PRESETS', 'save_model', 'load_model', 'ExitPolicy', 'make_preset']:
         assert hasattr(ease, name), name
 
 def test_no_notebook_tooling_at_run_time():
