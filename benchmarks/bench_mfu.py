@@ -31,7 +31,8 @@ def main():
     from ease.models import ModelConfig, StandardTransformer
     from ease.hf import to_hf_llama
     from ease.hf_ease import EarlyExitLM
-    from ease.trainer import UniversalTrainer, make_preset
+    from ease.trainer import UniversalTrainer
+    from ease.recipes import make_preset
     import transformers
     dev = torch.device(a.device)
     if dev.type == 'cuda': torch.backends.cuda.matmul.allow_tf32 = True

@@ -13,7 +13,8 @@ import torch
 from ease.core import set_seed, setup_threads, atomic_write_json, repo_root
 from ease.data import prepare_wikitext_data
 from ease.models import ConfidenceRoutedTransformer
-from ease.trainer import UniversalTrainer, PRESETS
+from ease.trainer import UniversalTrainer
+from ease.recipes import PRESETS
 from ease.cli import SUITE, run_sweep, load_results
 
 def main():

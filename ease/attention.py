@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_attention.ipynb #9601ff73
 from __future__ import annotations
-import math
 import torch
 from torch import nn
 import torch.nn.functional as F

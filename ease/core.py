@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'set_seed', 'check_protocol', 'get_device', 'setup_threads', 'repo_root', 'figures_dir', 'results_dir',
-           'save_fig', 'atomic_write_json', 'read_json']
+__all__ = ['PROTOCOLS', 'set_seed', 'rng_state', 'set_rng_state', 'check_protocol', 'get_device', 'setup_threads', 'repo_root',
+           'figures_dir', 'save_fig', 'atomic_write_json', 'read_json', 'save_checkpoint']
 
 # %% ../nbs/00_core.ipynb #586f6217
 def set_seed(seed: int) -> int:
@@ -22,8 +22,19 @@ def set_seed(seed: int) -> int:
     torch.manual_seed(seed)
     return seed
 
+def rng_state() -> dict:
+    "torch's RNG state, CPU and (when present) every CUDA device, for a checkpoint."
+    s = dict(torch=torch.get_rng_state())
+    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
+    return s
+
+def set_rng_state(s: dict):
+    "Restore an `rng_state()`."
+    torch.set_rng_state(s['torch'])
+    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
 # %% ../nbs/00_core.ipynb #6feb0e89
-PROTOCOLS = ('ease', 'original')   # see `ease.trainer.UniversalConfig.protocol`
+PROTOCOLS = ('ease', 'original')   # see `ease.recipes.UniversalConfig.protocol`
 
 def check_protocol(protocol: str) -> str:
     "`protocol` if it is one of `PROTOCOLS`, else a `ValueError` naming the choices."
@@ -58,12 +69,6 @@ def repo_root(start: str | Path | None = None) -> Path:
 def figures_dir() -> Path:
     "The `paper_figures/` folder of the repository (created if needed)."
     d = repo_root()/'paper_figures'
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-def results_dir(*parts: str) -> Path:
-    "A folder under the repository's committed `results/` (created if needed)."
-    d = repo_root().joinpath('results', *parts)
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -110,3 +115,9 @@ def _json_default(o):
 def read_json(path: str | Path):
     "Read the JSON file at `path`."
     with open(path) as f: return json.load(f)
+
+def save_checkpoint(path, **state):
+    "Write `state` to `path` atomically with `torch.save` (a temporary file, then a rename)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(state, tmp); os.replace(tmp, path)

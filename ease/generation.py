@@ -10,10 +10,10 @@ from torch import nn
 import torch.nn.functional as F
 from .attention import KVCache
 from .models import StandardTransformer
+from .exits import ExitPolicy
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'CRITERIA', 'KV_FILLS', 'sample_next', 'decode_head', 'exit_score', 'should_exit', 'propagate_kv',
-           'generate']
+__all__ = ['STRATEGIES', 'KV_FILLS', 'sample_next', 'decode_head', 'propagate_kv', 'generate']
 
 # %% ../nbs/09_generation.ipynb #c9eadec9
 def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
@@ -36,7 +36,6 @@ def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
 
 # %% ../nbs/09_generation.ipynb #77d4b425
 STRATEGIES = ('full', 'early_exit', 'self_speculative')
-CRITERIA = ('confidence', 'entropy', 'margin')
 KV_FILLS = ('propagate', 'recompute')
 
 def _new_caches(model, input_ids, max_new_tokens):
@@ -68,23 +67,6 @@ def decode_head(model) -> callable:
     norm = model.norm
     return lambda h: norm(h) @ wt
 
-# %% ../nbs/09_generation.ipynb #e5b02c8e
-def exit_score(logits: torch.Tensor, criterion: str = 'confidence') -> torch.Tensor:
-    "The `criterion` score (B,) of the head's distribution for `logits` (B, V)."
-    logp = logits.float().log_softmax(-1)
-    if criterion == 'confidence': return logp.max(-1).values.exp()
-    if criterion == 'entropy': return -(logp.exp() * logp).sum(-1)
-    if criterion == 'margin':
-        top2 = logp.topk(2, dim=-1).values.exp()
-        return top2[..., 0] - top2[..., 1]
-    raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-
-def should_exit(logits: torch.Tensor, criterion: str = 'confidence', threshold: float = 0.9) -> torch.Tensor:
-    "Boolean (B,): does each row pass the exit `criterion` at `threshold`? (`threshold` 0: never.)"
-    s = exit_score(logits, criterion)
-    if threshold == 0: return torch.zeros_like(s, dtype=torch.bool)
-    return s <= threshold if criterion == 'entropy' else s >= threshold
-
 # %% ../nbs/09_generation.ipynb #1a81dd48
 def propagate_kv(block,                       # a `TransformerBlock`
                  h: torch.Tensor,             # (b, T, dim) hidden states copied up from the exit
@@ -113,13 +95,13 @@ def _run_rows(block, h, cache, rows):
     cache.k[rows, :, pos:pos + T], cache.v[rows, :, pos:pos + T] = sub.k[:, :, pos:], sub.v[:, :, pos:]
     return out
 
-def _decide(model, h, running, l, criterion, threshold, min_exit_layer, exits, head=None):
+def _decide(model, h, running, l, policy, min_exit_layer, head=None):
     "Which `running` rows (with states `h` (b, dim) after layer `l`) exit here, and the head's logits."
     head = head or model.logits
     if l == model.num_layers: return torch.ones(len(running), dtype=torch.bool, device=h.device), head(h)
-    if l < min_exit_layer or l not in exits: return None, None
+    if l < min_exit_layer or l not in policy.exit_layers: return None, None
     lg = head(h)
-    return should_exit(lg, criterion, threshold), lg
+    return policy.should_exit(lg), lg
 
 # %% ../nbs/09_generation.ipynb #a93772d7
 def _step_propagate(model, tok, caches, decide):
@@ -172,11 +154,10 @@ def _step_recompute(model, tok, caches, decide, pending):
     return logits, exit_layer, evals
 
 # %% ../nbs/09_generation.ipynb #83032243
-def _generate_early_exit(model, input_ids, max_new_tokens, pick, criterion, threshold, min_exit_layer, kv_fill, head=None):
-    "Decode with per-token early exit; the skipped layers' K/V are filled by `kv_fill`."
+def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None):
+    "Decode with per-token early exit at `policy`'s exits, criterion and threshold; the skipped layers' K/V are filled by `kv_fill`."
     B = input_ids.shape[0]
-    exits = set(getattr(model, 'exit_layers', model.config.exit_layers))
-    def decide(h, running, l): return _decide(model, h, running, l, criterion, threshold, min_exit_layer, exits, head)
+    def decide(h, running, l): return _decide(model, h, running, l, policy, min_exit_layer, head)
     caches = _new_caches(model, input_ids, max_new_tokens)
     hs = model.hidden_states(input_ids, caches=caches)                   # prefill through every layer
     running, logits = torch.arange(B, device=input_ids.device), None
@@ -231,12 +212,11 @@ def _generate_self_speculative(model, input_ids, max_new_tokens, draft_layers, n
 
 # %% ../nbs/09_generation.ipynb #e868a5cb
 def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                min_exit_layer, kv_fill, draft_layers, num_draft):
-    "Validate `generate`'s arguments; return the draft depth."
+                min_exit_layer, kv_fill, draft_layers, num_draft, policy=None):
+    "Validate `generate`'s arguments; return the draft depth and the early exit's `ExitPolicy`."
     L = model.num_layers
     def bad(msg): raise ValueError(msg)
     if strategy not in STRATEGIES: bad(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if criterion not in CRITERIA: bad(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     if kv_fill not in KV_FILLS: bad(f"kv_fill must be one of {KV_FILLS}, got {kv_fill!r}")
     if input_ids.ndim != 2 or input_ids.shape[1] < 1 or input_ids.is_floating_point():
         bad(f"input_ids must be integer token ids of shape (batch, seq_len >= 1), got {tuple(input_ids.shape)} {input_ids.dtype}")
@@ -248,9 +228,8 @@ def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, 
     if temperature < 0: bad(f"temperature must be >= 0 (0: greedy), got {temperature}")
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1): bad(f"top_k must be None or an integer >= 1, got {top_k!r}")
     if top_p is not None and not 0 < top_p <= 1: bad(f"top_p must be None or in (0, 1], got {top_p}")
-    if criterion == 'entropy' and threshold < 0: bad(f"threshold for criterion='entropy' must be >= 0 (nats), got {threshold}")
-    if criterion != 'entropy' and not 0 <= threshold <= 1:
-        bad(f"threshold for criterion={criterion!r} must be in [0, 1] (0: no early exit), got {threshold}")
+    if policy is None: policy = ExitPolicy(model.config.exit_layers, model.config.routing_threshold if threshold is None else threshold, criterion)
+    policy.check_depth(L)
     if not 1 <= min_exit_layer <= L: bad(f"min_exit_layer must be in 1..num_layers={L}, got {min_exit_layer}")
     if draft_layers is None:
         exits = [l for l in getattr(model, 'exit_layers', model.config.exit_layers) if l < L]
@@ -261,7 +240,7 @@ def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, 
     if strategy == 'self_speculative' and temperature != 0:
         raise NotImplementedError("strategy='self_speculative' is greedy only (temperature=0); sampling would need "
                                   "speculative rejection sampling")
-    return draft_layers
+    return draft_layers, policy
 
 # %% ../nbs/09_generation.ipynb #c6ed3e22
 def generate(model,                                  # a `StandardTransformer` / `ConfidenceRoutedTransformer`
@@ -271,7 +250,7 @@ def generate(model,                                  # a `StandardTransformer` /
              temperature: float = 0.0,               # 0: greedy
              top_k: int | None = None,               # sampling: keep the top_k tokens
              top_p: float | None = None,             # sampling: nucleus mass
-             threshold: float = 0.9,                 # early exit: the criterion's threshold (0: never exit)
+             threshold: float | None = None,         # early exit: the criterion's threshold (0: never exit); None: the model's
              criterion: str = 'confidence',          # early exit: 'confidence', 'entropy' or 'margin'
              min_exit_layer: int = 1,                # early exit: exits below this layer are not read
              kv_fill: str = 'propagate',             # early exit: skipped layers' K/V: 'propagate' or 'recompute'
@@ -279,10 +258,11 @@ def generate(model,                                  # a `StandardTransformer` /
              num_draft: int = 4,                     # self-speculative: tokens drafted per round
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
              generator: torch.Generator | None = None,   # sampling: for reproducible draws
+             policy: ExitPolicy | None = None,       # early exit: exits, threshold and criterion in one (instead of the two above)
              drafter=None):                          # self-speculative: an `ease.drafters.Drafter` (its own E, k, shortlist, stop)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
-    E = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                    min_exit_layer, kv_fill, draft_layers, num_draft)
+    E, policy = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
+                    min_exit_layer, kv_fill, draft_layers, num_draft, policy)
     B, L = input_ids.shape[0], model.num_layers
     input_ids = input_ids.to(next(model.parameters()).device)
     if max_new_tokens == 0: return input_ids, dict(strategy=strategy, new_tokens=0)
@@ -294,8 +274,7 @@ def generate(model,                                  # a `StandardTransformer` /
         head = decode_head(model)
         if strategy == 'full': new, stats = _generate_full(model, input_ids, max_new_tokens, pick, head)
         elif strategy == 'early_exit':
-            new, stats = _generate_early_exit(model, input_ids, max_new_tokens, pick, criterion, threshold,
-                                              min_exit_layer, kv_fill, head)
+            new, stats = _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head)
         elif drafter is not None:
             from ease.drafters import generate_drafted      # the drafter logic lives in its own module
             new, stats = generate_drafted(model, input_ids, max_new_tokens, drafter, head, draft_layers)

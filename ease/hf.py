@@ -8,6 +8,7 @@ import functools, importlib.util
 from pathlib import Path
 import torch
 from .models import ModelConfig, ConfidenceRoutedTransformer
+from .exits import DEFAULT_THRESHOLD
 
 # %% auto #0
 __all__ = ['SMOLLM2_GGUF', 'llama_config', 'to_hf_llama', 'from_hf_llama', 'smollm2_gguf_path', 'load_smollm2']
@@ -96,7 +97,7 @@ def _ease_config(hc, exit_layers, routing_threshold, max_seq_len) -> ModelConfig
 @torch.no_grad()
 def from_hf_llama(hf_model,                         # a `transformers.LlamaForCausalLM` (or the same layout)
                   exit_layers: tuple = (1,),        # EASE early exits, 1-indexed
-                  routing_threshold: float = 0.8,   # exit when max softmax probability >= this
+                  routing_threshold: float = DEFAULT_THRESHOLD,   # exit when max softmax probability >= this (0: no routing)
                   max_seq_len: int | None = None    # RoPE length; None: `max_position_embeddings`
                  ) -> ConfidenceRoutedTransformer:
     "A float32 `ConfidenceRoutedTransformer` in eval mode with the config and weights of `hf_model`."

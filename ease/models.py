@@ -5,13 +5,14 @@
 # %% ../nbs/05_models.ipynb #745f97b2
 from __future__ import annotations
 import math
-from dataclasses import dataclass, asdict, field, replace
+from dataclasses import dataclass, asdict, replace
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .norm import RMSNorm
 from .attention import KVCache
 from .transformer import TransformerBlock, NORM_POSITIONS
+from .exits import ExitPolicy, DEFAULT_THRESHOLD, compute_cost, exit_score
 
 # %% auto #0
 __all__ = ['MODEL_PRESETS', 'ModelConfig', 'skip_layer', 'StandardTransformer', 'ConfidenceRoutedTransformer', 'save_model',
@@ -34,7 +35,7 @@ class ModelConfig:
     tie_embeddings: bool = False      # share the embedding matrix with the output head
     norm_eps: float = 1e-6
     exit_layers: tuple = (1,)         # early exits, 1-indexed; the last layer is always an exit too
-    routing_threshold: float = 0.8    # exit when max softmax probability >= this (0: never exit early)
+    routing_threshold: float = DEFAULT_THRESHOLD  # exit when max softmax probability >= this; 0 = no routing
     init_std: float | None = None     # std of linear weights; None: 1/sqrt(dim)
     embed_std: float = 0.02           # std of the embedding
 
@@ -51,16 +52,17 @@ class ModelConfig:
             raise ValueError(f"norm_position must be one of {NORM_POSITIONS}, got {self.norm_position!r}")
         if self.ffn_hidden is None: self.ffn_hidden = 4 * self.dim
         if self.final_norm is None: self.final_norm = self.norm_position == 'pre'
-        if isinstance(self.exit_layers, int): self.exit_layers = (self.exit_layers,)
-        self.exit_layers = tuple(sorted({int(l) for l in self.exit_layers}))
-        bad = [l for l in self.exit_layers if not 1 <= l <= self.num_layers]
-        if bad: raise ValueError(f"exit_layers {bad} outside the allowed range 1..num_layers={self.num_layers}")
-        if not 0.0 <= self.routing_threshold <= 1.0:
-            raise ValueError(f"routing_threshold must be in [0, 1], got {self.routing_threshold}")
+        policy = ExitPolicy(self.exit_layers, self.routing_threshold).check_depth(self.num_layers)   # validates both
+        self.exit_layers, self.routing_threshold = policy.exit_layers, policy.threshold
         if self.init_std is None: self.init_std = 1 / math.sqrt(self.dim)
 
     @property
     def head_dim(self) -> int: return self.dim // self.num_heads
+
+    @property
+    def exit_policy(self) -> ExitPolicy:
+        "The model's exits and routing threshold as one `ExitPolicy`."
+        return ExitPolicy(self.exit_layers, self.routing_threshold)
 
     @classmethod
     def from_name(cls, name: str, **overrides) -> ModelConfig:
@@ -127,9 +129,6 @@ class StandardTransformer(nn.Module):
         if c.tie_embeddings: self.head.weight = self.embed.weight
         self.layer_dropout = None   # per-layer skip probabilities in training (LayerSkip); set by the trainer
 
-    @classmethod
-    def from_config(cls, config: ModelConfig): return cls(config=config)
-
     def reset_parameters(self):
         "The original protocol's init: truncated normal, std `init_std` (linear) and `embed_std` (embedding)."
         c = self.config
@@ -176,49 +175,34 @@ class StandardTransformer(nn.Module):
 class ConfidenceRoutedTransformer(StandardTransformer):
     "Early-exit LM: the shared head read at `exit_layer`(s) and the last layer, confidence-routed at inference."
     def __init__(self, vocab_size: int | None = None, dim: int = 64, num_layers: int = 3, num_heads: int = 4,
-                 exit_layer: int | tuple = 1, routing_threshold: float = 0.8, *, config: ModelConfig | None = None,
+                 exit_layer: int | tuple = 1, routing_threshold: float = DEFAULT_THRESHOLD, *, config: ModelConfig | None = None,
                  **kwargs):
         if config is None: kwargs.update(exit_layer=exit_layer, routing_threshold=routing_threshold)
         super().__init__(vocab_size, dim, num_layers, num_heads, config=config, **kwargs)
-        self.exit_layers = self.config.exit_layers
-        self.exit_layer = self.exit_layers[0]
-        self.routing_threshold = self.config.routing_threshold
-
-    def forward_train(self, idx: torch.Tensor) -> dict:
-        "Exit and final logits with the exit's confidence: `shallow_logits`, `deep_logits`, `confidence`, `shallow_ratio`, `exit_logits`."
-        hs = self.hidden_states(idx)
-        exit_logits = {l: self.logits(hs[l - 1]) for l in self.exit_layers}
-        shallow = exit_logits[self.exit_layer]
-        conf = shallow.detach().softmax(-1).amax(-1)                             # (B, T)
-        thr = self.routing_threshold
-        ratio = (conf >= thr).float().mean() if thr > 0 else conf.new_zeros(())
-        return dict(shallow_logits=shallow, deep_logits=self.logits(hs[-1]), confidence=conf,
-                    shallow_ratio=ratio, exit_logits=exit_logits)
+        self.exit_policy = self.config.exit_policy
+        self.exit_layers, self.exit_layer = self.exit_policy.exit_layers, self.exit_policy.exit_layer
+        self.routing_threshold = self.exit_policy.threshold
 
     @torch.no_grad()
     def forward_inference(self, idx: torch.Tensor, threshold: float | None = None):
         "Routed logits (B, T, V) and stats `mean_confidence`, `shallow_ratio`, `compute_cost`, `exit_layer_counts`."
-        thr = self.routing_threshold if threshold is None else threshold
-        if not 0.0 <= thr <= 1.0: raise ValueError(f"threshold must be in [0, 1], got {thr}")
-        hs = self.hidden_states(idx)
+        policy = self.exit_policy if threshold is None else replace(self.exit_policy, threshold=threshold)
+        L, hs = self.num_layers, self.hidden_states(idx)
         out = self.logits(hs[-1])
-        layer_used = torch.full(idx.shape, self.num_layers, device=idx.device)
-        done = torch.zeros(idx.shape, dtype=torch.bool, device=idx.device)
-        first_conf = None
-        for l in self.exit_layers:
-            if l == self.num_layers: continue
+        layer_used = torch.full(idx.shape, L, device=idx.device)
+        first_score = None
+        for l in policy.exit_layers:
+            if l == L: continue
             lg = self.logits(hs[l - 1])
-            conf = lg.softmax(-1).amax(-1)
-            if first_conf is None: first_conf = conf
-            if thr <= 0: break                                   # threshold 0: no routing
-            take = (conf >= thr) & ~done
+            score = exit_score(lg, policy.criterion)
+            if first_score is None: first_score = score
+            take = policy.passes(score) & (layer_used == L)       # the first exit that passes; threshold 0: none
             out = torch.where(take[..., None], lg, out)
             layer_used = torch.where(take, l, layer_used)
-            done |= take
-        stats = dict(mean_confidence=(first_conf.mean().item() if first_conf is not None else float('nan')),
-                     shallow_ratio=done.float().mean().item(),
-                     compute_cost=(layer_used.float().mean() / self.num_layers).item(),
-                     exit_layer_counts={l: int((layer_used == l).sum()) for l in (*self.exit_layers, self.num_layers)})
+        counts = {l: int((layer_used == l).sum()) for l in (*policy.exit_layers, L)}
+        stats = dict(mean_confidence=(first_score.mean().item() if first_score is not None else float('nan')),
+                     shallow_ratio=(layer_used < L).float().mean().item(),
+                     compute_cost=compute_cost(counts.items(), L), exit_layer_counts=counts)
         return out, stats
 
 # %% ../nbs/05_models.ipynb #28f932b3

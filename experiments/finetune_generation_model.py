@@ -4,17 +4,20 @@ with the last layer (what self-speculative decoding accepts).
     python experiments/finetune_generation_model.py --out results/generation_model_ft --weights 2:0.5,8:0.5 \
         [--layer-dropout 0.2 --distill 0.0 --steps 600 --lr 3e-4 --batch-size 8 --seq-len 256 --seed 0]
 
-Starts from `results/generation_model/model.pt`; resumable (a checkpoint every 50 steps); writes `model.pt` (bf16, like the
-base model) and `train.json` with the teacher-forced agreement of every layer's argmax with the last layer's, before/after.
+Starts from `results/generation_model/model.pt` and trains with the trainer's own loop (`UniversalTrainer.fit`: the
+recipe's gradient clipping, a checkpoint every 50 steps with the CPU and CUDA RNG states, resumable); a step hook measures
+the teacher-forced agreement of every layer's argmax with the last layer's every `--eval-every` steps. Writes `model.pt`
+(bf16, like the base model) and `train.json` with those measurements, before/after.
 """
-import argparse, math, time
+import argparse, math
 from pathlib import Path
 import torch
-from tqdm.auto import tqdm
-from ease.core import set_seed, atomic_write_json
+from ease.core import set_seed, atomic_write_json, read_json
 from ease.data import load_corpus, random_batches, sequential_batches
+from ease.evaluation import collect_token_stats
 from ease.models import load_model, save_model
-from ease.trainer import UniversalConfig, UniversalTrainer, save_checkpoint, layer_dropout_rates
+from ease.recipes import UniversalConfig
+from ease.trainer import UniversalTrainer
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--out', required=True)
@@ -34,55 +37,34 @@ torch.set_num_threads(1)
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 weights = {int(k): float(v) for k, v in (kv.split(':') for kv in a.weights.split(','))}
 model = load_model(a.base)
-cfg = model.config
+L = model.num_layers
 corpus = load_corpus('bpe')
 val = list(sequential_batches(corpus.valid, a.seq_len, 8, max_batches=a.val_batches))
-recipe = UniversalConfig(layer_weights={l: weights.get(l, 0.0) for l in range(1, cfg.num_layers + 1)}, exit_layer=min(weights),
+# one epoch of `steps` fresh random batches, in their drawn order
+recipe = UniversalConfig(layer_weights={l: weights.get(l, 0.0) for l in range(1, L + 1)}, exit_layer=min(weights),
                          routing_threshold=0.9, lr=a.lr, layer_dropout=a.layer_dropout, distill=a.distill,
-                         name='generation_8L_ft')
+                         max_epochs=1, shuffle=False, name='generation_8L_ft')
 tr = UniversalTrainer(recipe, corpus.vocab_size, seed=a.seed)
-
-@torch.no_grad()
-def measure():
-    model.eval(); L = cfg.num_layers; agree = torch.zeros(L); nll = torch.zeros(L); n = 0
-    for x, y in val:
-        hs = model.hidden_states(x); lps = [model.logits(h).log_softmax(-1) for h in hs]; fin = lps[-1].argmax(-1)
-        for l, lp in enumerate(lps):
-            agree[l] += (lp.argmax(-1) == fin).sum(); nll[l] -= lp.gather(-1, y[..., None]).sum()
-        n += y.numel()
-    model.train()
-    return dict(agreement={l + 1: round((agree[l] / n).item(), 4) for l in range(L)},
-                ppl={l + 1: round(math.exp((nll[l] / n).item()), 2) for l in range(L)})
-
-ckpt = out / 'ckpt.pt'
-opt = tr.create_optimizer(model)
-st = dict(step=0, evals=[], losses=[], wall=0.0)
-if ckpt.exists():
-    s = torch.load(ckpt, weights_only=False); model.load_state_dict(s['model']); opt.load_state_dict(s['optimizer'])
-    torch.set_rng_state(s['rng']); st = s['state']
-else:
-    set_seed(a.seed); st['evals'].append(dict(step=0, **measure()))
-if a.layer_dropout > 0: model.layer_dropout = layer_dropout_rates(cfg.num_layers, a.layer_dropout)  # training mode only
 batches = list(random_batches(corpus.train, a.seq_len, a.batch_size, a.steps, seed=10_000 + a.seed))
-t0 = time.perf_counter() - st['wall']
-bar = tqdm(total=a.steps, initial=st['step'], desc='fine-tune', unit='step')
-model.train()
-while st['step'] < a.steps:
-    x, y = batches[st['step']]
-    loss, _ = tr.model_loss(model, x, y, step=st['step'])
-    opt.zero_grad(set_to_none=True); loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
-    st['losses'].append(loss.item()); st['step'] += 1; bar.update(1)
-    if st['step'] % a.eval_every == 0 or st['step'] == a.steps:
-        st['evals'].append(dict(step=st['step'], **measure()))   # eval mode: no layer dropout
-        bar.set_postfix(agree2=st['evals'][-1]['agreement'][2], ppl8=st['evals'][-1]['ppl'][cfg.num_layers])
-    if st['step'] % 50 == 0:
-        st['wall'] = time.perf_counter() - t0
-        save_checkpoint(ckpt, model=model.state_dict(), optimizer=opt.state_dict(), rng=torch.get_rng_state(), state=st)
-bar.close()
-model.layer_dropout = None
+
+def measure() -> dict:
+    "Teacher-forced agreement of every layer's argmax with the last layer's, and every layer's PPL, on `val`."
+    s = collect_token_stats(model, val)
+    return dict(agreement={l: round((s[l]['pred'] == s[L]['pred']).double().mean().item(), 4) for l in s},
+                ppl={l: round(math.exp(s[l]['nll'].double().mean().item()), 2) for l in s})
+
+def on_step(epoch, step, loss):
+    "Measure every `eval_every` steps; kept in the trainer's state, so it travels with the checkpoint."
+    if (step + 1) % a.eval_every == 0 or step + 1 == a.steps:
+        tr.state.setdefault('evals', []).append(dict(step=step + 1, **measure()))
+
+before = out / 'before.json'
+if not before.exists(): atomic_write_json(dict(step=0, **measure()), before)
+set_seed(a.seed)                                  # a resumed run restores the RNG state from its checkpoint
+res = tr.fit(model, batches, val, checkpoint=out / 'ckpt.pt', checkpoint_every=50, on_step=on_step)
+evals = [read_json(before)] + tr.state.get('evals', [])
 save_model(model, out / 'model.pt')
-atomic_write_json(dict(args=vars(a), recipe=recipe.to_dict(), evals=st['evals'], losses=st['losses'],
-                       wall_time=time.perf_counter() - t0), out / 'train.json')
-ckpt.unlink(missing_ok=True)
-print('before', st['evals'][0]); print('after', st['evals'][-1])
+atomic_write_json(dict(args=vars(a), recipe=recipe.to_dict(), evals=evals, losses=res['step_loss'], best=res['best'],
+                       wall_time=res['wall_time']), out / 'train.json')
+(out / 'ckpt.pt').unlink(missing_ok=True); before.unlink(missing_ok=True)
+print('before', evals[0]); print('after', evals[-1])

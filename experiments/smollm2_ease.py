@@ -35,7 +35,9 @@ from ease.core import set_seed, atomic_write_json, read_json
 from ease.data import load_wikitext, random_batches, sequential_batches
 from ease.hf import load_smollm2, from_hf_llama
 from ease.hf_ease import EarlyExitLM
-from ease.trainer import UniversalTrainer, make_preset, DEFAULT_THRESHOLDS
+from ease.trainer import UniversalTrainer
+from ease.recipes import make_preset
+from ease.exits import DEFAULT_THRESHOLDS
 from ease.generation import generate
 
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ import torch
 from ease.core import set_seed, atomic_write_json, get_device
 from ease.data import load_corpus, random_batches, sequential_batches
 from ease.models import ModelConfig, ConfidenceRoutedTransformer, save_model
-from ease.trainer import UniversalConfig, UniversalTrainer
+from ease.recipes import UniversalConfig
+from ease.trainer import UniversalTrainer
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--out', required=True)

@@ -9,7 +9,7 @@ def test_root_exports():
     import ease
     for name in ['RMSNorm', 'RotaryPositionalEmbedding', 'MultiHeadAttention', 'GatedLinearUnit', 'TransformerBlock',
                  'ModelConfig', 'StandardTransformer', 'ConfidenceRoutedTransformer', 'UniversalConfig',
-                 'UniversalTrainer', 'AlphaSchedule', 'PRESETS', 'save_model', 'load_model']:
+                 'UniversalTrainer', 'AlphaSchedule', 'PRESETS', 'save_model', 'load_model', 'ExitPolicy', 'make_preset']:
         assert hasattr(ease, name), name
 
 def test_no_notebook_tooling_at_run_time():
@@ -20,7 +20,8 @@ def test_no_notebook_tooling_at_run_time():
         mods |= {n.module.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not mods & {'nbdev', 'fastcore', 'execnb'}, (py.name, mods)
 
-def test_seed_usage_example():
+def test_original_study_usage_example():
+    "The usage example of the original study, as its README wrote it."
     from ease import ConfidenceRoutedTransformer, UniversalConfig, UniversalTrainer, PRESETS
     config = PRESETS['asymmetric']
     assert config.weights() == {1: 0.7, 2: 0.0, 3: 0.3}
