@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 import torch
-from .exits import ExitPolicy, policy_sweep
+from .exits import ExitPolicy, policy_sweep, perplexity
 from .distributed import dist_rank_world, gather_stats
 
 # %% auto #0
@@ -69,7 +69,7 @@ def evaluate(model, batches, policy: ExitPolicy, device=None, layers=None, thres
     if world > 1: stats = gather_stats(stats)
     res = policy_sweep(policy, stats, L)[0]                                 # routed at the policy's threshold
     res.pop('threshold')
-    res['layer_ppl'] = {l: math.exp(s['nll'].double().mean().item()) for l, s in stats.items()}
+    res['layer_ppl'] = {l: perplexity(s['nll'].double().mean().item()) for l, s in stats.items()}
     res['layer_acc'] = {l: s['correct'].double().mean().item() for l, s in stats.items()}
     res['exit_mean_conf'] = stats[e]['conf'].double().mean().item()
     res['tokens'] = len(stats[L]['nll'])

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['CRITERIA', 'DEFAULT_THRESHOLD', 'DEFAULT_THRESHOLDS', 'ExitPolicy', 'exit_score', 'compute_cost', 'threshold_sweep',
-           'policy_sweep']
+__all__ = ['CRITERIA', 'DEFAULT_THRESHOLD', 'DEFAULT_THRESHOLDS', 'ExitPolicy', 'exit_score', 'compute_cost', 'perplexity',
+           'threshold_sweep', 'policy_sweep']
 
 # %% ../nbs/04b_exits.ipynb #e0b1a006
 CRITERIA = ('confidence', 'entropy', 'margin')
@@ -84,6 +84,10 @@ def compute_cost(counts,           # (layer, number of tokens that stop there) p
     n = sum(c for _, c in counts)
     return sum(c * l for l, c in counts) / (n * num_layers)
 
+def perplexity(mean_nll: float) -> float:
+    "exp(`mean_nll`); inf where that overflows (a diverged model's validation loss), never an `OverflowError`."
+    return math.inf if mean_nll >= 709.0 else math.exp(mean_nll)   # exp(709.8) is the largest float64; nan stays nan
+
 # %% ../nbs/04b_exits.ipynb #e0b1a016
 def _np(x, name:str, dtype=np.float64) -> np.ndarray:
     "Convert `x` (tensor, array or sequence) named `name` to a 1-D numpy array of `dtype`."
@@ -143,7 +147,7 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
     acc = (f_cor.sum() + suffix(e_cor - f_cor)[start]) / N
     cost = compute_cost([(exit_layer, n_exit), (num_layers, N - n_exit)], num_layers)
     sel = suffix(e_cor)[start]                                          # right exit predictions among the exiting tokens
-    return [dict(threshold=float(t), ppl=math.exp(l), acc=float(a), shallow_ratio=float(k / N), compute_cost=float(cc),
+    return [dict(threshold=float(t), ppl=perplexity(l), acc=float(a), shallow_ratio=float(k / N), compute_cost=float(cc),
                  exit_acc=float(s / k) if k else None)
             for t, l, a, k, cc, s in zip(thr, nll, acc, n_exit, cost, sel)]
 

@@ -220,6 +220,9 @@ def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, 
     if kv_fill not in KV_FILLS: bad(f"kv_fill must be one of {KV_FILLS}, got {kv_fill!r}")
     if input_ids.ndim != 2 or input_ids.shape[1] < 1 or input_ids.is_floating_point():
         bad(f"input_ids must be integer token ids of shape (batch, seq_len >= 1), got {tuple(input_ids.shape)} {input_ids.dtype}")
+    V = model.config.vocab_size
+    if input_ids.min() < 0 or input_ids.max() >= V:
+        bad(f"input_ids must be token ids in 0..{V - 1} (the model's vocabulary), got values in {int(input_ids.min())}..{int(input_ids.max())}")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 0: bad(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
     T, max_len = input_ids.shape[1], model.config.max_seq_len
     if T + max_new_tokens > max_len:

@@ -71,17 +71,21 @@ class UniversalConfig:
             if bad: raise ValueError(f"layer_lr_scales must map layers 1..{self.num_layers} to scales >= 0, got {bad}")
 
     def _check_training(self):
-        for k in ('lr', 'max_epochs'):
-            if getattr(self, k) <= 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
-        if self.patience < 0 or self.grad_clip < 0 or self.weight_decay < 0:
-            raise ValueError("patience, grad_clip and weight_decay must be >= 0")
+        for k in ('lr', 'grad_clip', 'weight_decay', 'max_epochs', 'patience'):   # finite; counts whole; lr and max_epochs > 0
+            v, whole, pos = getattr(self, k), k in ('max_epochs', 'patience'), k in ('lr', 'max_epochs')
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (whole and not float(v).is_integer()) \
+                    or v < 0 or (pos and v == 0):
+                raise ValueError(f"{k} must be a {'whole' if whole else 'finite'} number {'> 0' if pos else '>= 0'}, got {v!r}")
         if not 0.0 <= self.layer_dropout < 1.0: raise ValueError(f"layer_dropout must be in [0, 1), got {self.layer_dropout}")
         if self.rotation < 0: raise ValueError(f"rotation must be >= 0 (0: off), got {self.rotation}")
         if not (self.distill >= 0 and math.isfinite(self.distill)): raise ValueError(f"distill must be finite and >= 0, got {self.distill}")
         L, e = self.num_layers, self.exit_layer
         if self.routing_threshold > 0 and self.alpha_schedule is None and self.layer_weights.get(e, 0.0) == 0:
+            trained = [l for l, w in sorted(self.layer_weights.items()) if w > 0 and l < L]
+            fix = f"pick an exit layer that has one (exit_layer={trained[0]})" if trained else \
+                  "this recipe trains no exit: use routing_threshold=0 (no early exit) or a recipe with an exit loss"
             raise ValueError(f"routing exits at layer {e}, but layer {e} has loss weight 0 in this recipe, so the exit is never "
-                             f"trained; give it a weight or pick an exit layer that has one (e.g. exit_layer={min(l for l, w in self.layer_weights.items() if w > 0)})")
+                             f"trained; give it a weight or {fix}")
         if self.rotation and (self.alpha_schedule is not None or self.layer_weights.get(L, 0.0) == 0):
             raise ValueError("rotation needs a fixed, positive weight on the last layer (no alpha_schedule): "
                              "otherwise some steps would have nothing to train")

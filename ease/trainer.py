@@ -26,6 +26,12 @@ __all__ = ['NonFiniteLossError', 'UniversalTrainer']
 # %% ../nbs/07f_trainer.ipynb #154e608d
 class NonFiniteLossError(FloatingPointError): pass
 
+def _saved(ckpt) -> str:
+    "Where a diverged run can resume from, said truthfully: the checkpoint if one was written, else that none was."
+    if ckpt is None: return 'no checkpoint was written (pass checkpoint=PATH to fit to keep one)'
+    if Path(ckpt).exists(): return f"the last good checkpoint is {ckpt}"
+    return f"no checkpoint was written yet to {ckpt}"
+
 def _batch_order(n: int, seed: int, epoch: int, shuffle: bool) -> list[int]:
     if not shuffle: return list(range(n))
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -126,10 +132,8 @@ class UniversalTrainer:
         if world > 1: dist.all_reduce(vals); vals /= world                      # the global batch's mean, on every rank
         vals = vals.tolist()
         if not math.isfinite(vals[0]):                                           # every rank sees it: all stop, none steps
-            raise NonFiniteLossError(
-                f"non-finite loss ({vals[0]}) at epoch {epoch}, step {step}; last good checkpoint: "
-                f"{checkpoint_hint or 'none (pass checkpoint=PATH to fit to keep one)'}. "
-                f"Lower the learning rate (lr={self.config.lr}) or check the inputs for NaN/inf.")
+            raise NonFiniteLossError(f"non-finite loss ({vals[0]}) at epoch {epoch}, step {step}; {_saved(checkpoint_hint)}. "
+                                     f"Lower the learning rate (lr={self.config.lr}) or check the inputs for NaN/inf.")
         if self.config.grad_clip > 0: torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
         optimizer.step()
         return layers, vals, x.shape[0]
@@ -187,6 +191,9 @@ class UniversalTrainer:
         "Validate after an epoch, record it, keep the best weights, decide whether to stop; returns the validation metrics."
         st, e = self.state, self.state['epoch']
         val = self.evaluate(model, val_batches)
+        if not math.isfinite(val['ppl']):   # diverged without a non-finite training loss: stop as a NaN loss does
+            raise NonFiniteLossError(f"validation PPL is {val['ppl']} after epoch {e}: the model diverged; {_saved(self._ckpt)}. "
+                                     f"Lower the learning rate (lr={self.config.lr}).")
         st['history'].append(dict(epoch=e, train_loss=st['ep_loss'] / max(st['ep_steps'], 1),
                                   train_layer_loss={l: v / k for l, (v, k) in st['ep_parts'].items()}, weights=self.config.weights(e),
                                   **{k: val[k] for k in ('ppl', 'acc', 'shallow_ratio', 'compute_cost', 'layer_ppl')},
@@ -205,6 +212,7 @@ class UniversalTrainer:
             progress: bool = True, on_step=None) -> dict:
         "Train `model` on `train_batches` (list, or function epoch -> list) with early stopping; returns best metrics, history, wall time."
         c, ckpt = self.config, Path(checkpoint) if checkpoint is not None else None
+        self._ckpt = ckpt
         self.check_model(model)
         max_epochs, patience = c.max_epochs if max_epochs is None else max_epochs, c.patience if patience is None else patience
         batches_for = train_batches if callable(train_batches) else (lambda e, b=list(train_batches): b)
@@ -213,6 +221,7 @@ class UniversalTrainer:
         opt, self.state = self.create_optimizer(model), _new_state()
         self._resume(ckpt, model, opt)
         st, n_steps = self.state, len(batches_for(0))
+        if not n_steps or not val_batches: raise ValueError(f"fit needs training and validation batches, got {n_steps} and {len(val_batches)}")
         bar = tqdm(total=max_epochs * n_steps, initial=st['epoch'] * n_steps + st['step'], disable=not (progress and is_main_process()),
                    desc=c.name or 'train', unit='step', leave=False)
         t0 = time.perf_counter() - st['wall']
