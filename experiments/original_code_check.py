@@ -301,7 +301,8 @@ def transplant_one(U, M, preset, seed, tr, V, out_dir: Path, command: str, commi
     import torch
     sys.path.insert(1, '/work/main')
     import ease
-    from ease.trainer import UniversalTrainer, make_preset
+    from ease.trainer import UniversalTrainer
+    from ease.recipes import make_preset
     from ease.data import prepare_wikitext_data as ease_prepare
     sub = 'transplant' if foreach else 'transplant_forloop'
     path = out_dir/sub/preset/f'seed{seed}.json'
