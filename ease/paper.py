@@ -518,7 +518,7 @@ def build_numbers(root: str | Path) -> dict:
                  orig_n_vs_std=str(sum(1 for n in others if len(set(po[po.name == n].seed) & set(po[po.name == 'standard_llm'].seed)) >= 2)))
         if 'discriminative_decreasing' in set(po.name):
             d = po[po.name == 'discriminative_decreasing']
-            v.update(orig_dd_ppl=num(d.ppl.mean(), 2), orig_dd_epochs=f"{int(d.epochs_run.min())}–{int(d.epochs_run.max())}")
+            v.update(orig_dd_ppl=num(d.ppl.mean(), 2), orig_dd_best=f"{int(d.best_epoch.min()) + 1}–{int(d.best_epoch.max()) + 1}")   # counted from 1, as the original prints
         if 'asymmetric' in set(po.name):
             v.update(orig_asym_compute=pct(po[po.name == 'asymmetric'].compute_cost.mean()), orig_asym_exit=pct(po[po.name == 'asymmetric'].shallow_ratio.mean()))
     N['v'] = v
@@ -579,7 +579,9 @@ def main(argv=None):
     repo = Path(a.repo).resolve(); results = Path(a.results) if a.results else repo/'results'
     N = write_numbers(results, repo/'paper'/'numbers.json')
     waiting = [f"{k} (issue {p['issue']})" for k, p in N['pending'].items() if p['status'] == 'pending']
-    print(f"wrote paper/numbers.json from {results}; pending: {', '.join(waiting) or 'none'}")
+    partial = [f"{k} ({p['files']} of {p['expected']} runs)" for k, p in N['pending'].items() if p['status'] == 'partial']
+    print(f"wrote paper/numbers.json from {results}; pending: {', '.join(waiting) or 'none'}; in progress: {', '.join(partial) or 'none'}")
+    if not N['meta']['claims_json_agrees']: print(f"WARNING: results/claims.json is stale for the {N['meta']['claims_stale']} setting: rerun nbs/17_claims.ipynb, then this")
     if a.numbers_only: return
     pdf = compile_paper(repo)
     print(f"compiled {pdf.relative_to(repo)} ({pdf.stat().st_size / 1e6:.1f} MB)")
