@@ -4,19 +4,21 @@
 
 # %% ../nbs/30_paper.ipynb #df8c6fcd
 from __future__ import annotations
-import json, math
+import json, math, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from .results import load_runs, mean_ci, paired_diff
+from .results import load_runs, mean_ci, paired_diff, assess_claims, fmt_p
+
 
 # %% auto #0
-__all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'ORDER', 'DECIMAL', 'num', 'pct', 'ci', 'pval', 'holm', 'source_status',
-           'fair_converged', 'describe_protocol', 'claims_from_runs', 'claims_agree', 'claims_table', 'recipe_spec',
-           'recipe_table', 'paired_rows', 'run_extras', 'with_extras', 'paired_abs', 'calibration_numbers',
-           'compute_numbers', 'sweep_at', 'generation_numbers', 'smollm2_numbers', 'setting_facts', 'build_numbers',
-           'write_numbers', 'strings_of', 'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
+__all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'CLAIM_FIELDS', 'ORDER', 'PUBLISHED_PARAMS', 'REFERENCE_ORDER', 'DECIMAL', 'num',
+           'pct', 'ci', 'pval', 'source_status', 'fair_converged', 'describe_protocol', 'claim_spec', 'claims_current',
+           'claim_cells', 'claims_table', 'claims_side', 'recipe_spec', 'recipe_table', 'paired_rows', 'run_extras',
+           'with_extras', 'paired_abs', 'calibration_numbers', 'compute_numbers', 'sweep_at', 'generation_numbers',
+           'smollm2_numbers', 'original_code_numbers', 'setting_facts', 'build_numbers', 'write_numbers', 'strings_of',
+           'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
 
 # %% ../nbs/30_paper.ipynb #d0883ebb
 MINUS = '\u2212'   # typographic minus: "−3.0", not a hyphen
@@ -49,23 +51,10 @@ def pval(p: float) -> str:
         s = f"{p:.{d}g}"
     return s
 
-# %% ../nbs/30_paper.ipynb #acd36676
-def holm(ps) -> list[float]:
-    "Holm-Bonferroni adjusted p-values of `ps` (NaN stays NaN), in the input order."
-    ps = np.asarray(ps, dtype=float)
-    ok = np.flatnonzero(~np.isnan(ps)); m = len(ok)
-    out = np.full(len(ps), np.nan)
-    order = ok[np.argsort(ps[ok], kind='stable')]
-    running = 0.0
-    for i, j in enumerate(order):
-        running = max(running, min(1.0, (m - i) * ps[j]))   # step-down, kept monotone
-        out[j] = running
-    return out.tolist()
-
 # %% ../nbs/30_paper.ipynb #0264e7cb
 PENDING = {   # results the paper waits for: where the generator looks, and the issue that will produce them
     'protocol_original': dict(issue=13, path='paper_protocol_original',
-                              what='The paper suite rerun under protocol="original" (fixed batch order, full validation batches only, curricula over max_epochs − 1), with Holm-adjusted p and at least 10 seeds where an interval touches zero'),
+                              what='The paper suite rerun under protocol="original" (fixed batch order, full validation batches only, curricula over max_epochs − 1)'),
     'fair_converged': dict(issue=13, path='fair_converged',
                            what='The fair setting trained to convergence (patience of at least 3 on a held-out selection split, at least 5 seeds per recipe)'),
     'smollm2_selfspec': dict(issue=14, path='smollm2_speculative',
@@ -74,11 +63,13 @@ PENDING = {   # results the paper waits for: where the generator looks, and the 
                                   what='Thresholds calibrated with Learn-then-Test so that a chosen risk ε holds with probability at least 1 − δ, evaluated on held-out text'),
 }
 
-def source_status(root: Path, key: str) -> dict:
-    "Whether the results behind `key` of `PENDING` exist under `root`: 'available' (with its files) or 'pending'."
+def source_status(root: Path, key: str, expected: int | None = None) -> dict:
+    "Whether the results behind `key` of `PENDING` exist under `root`: 'available', 'partial' (fewer than `expected` run files) or 'pending'."
     p = PENDING[key]; d = Path(root)/p['path']
     files = sorted(str(f.relative_to(root)) for f in d.rglob('*.json')) if d.is_dir() else []
-    return dict(p, path=f"results/{p['path']}", status='available' if files else 'pending', files=len(files))
+    status = 'pending' if not files else 'partial' if expected and len(files) < expected else 'available'
+    return dict(p, path=f"results/{p['path']}", status=status, files=len(files), expected=expected or len(files))
+
 
 # %% ../nbs/30_paper.ipynb #e72eacbd
 def fair_converged(df: pd.DataFrame, patience: int = 3, seeds: int = 5) -> bool:
@@ -108,39 +99,57 @@ SEED_STUDY = {
 }
 
 # %% ../nbs/30_paper.ipynb #f339cba7
-def claims_from_runs(df: pd.DataFrame, records: list[dict]) -> dict:
-    "Re-measure each claim of `records` (run, baseline, metric, claimed) on the runs `df`: paired relative difference, CI, p, verdict."
-    from ease.results import verdict
+CLAIM_FIELDS = ('mean', 'lo', 'hi', 'p', 'p_holm', 'n', 'family', 'verdict', 'needs_more_seeds')
+
+def claim_spec(rec: dict) -> dict:
+    "The `assess_claims` specification of the claims.json record `rec`: its unit sets relative PPL or absolute pt; a direction-only claim of harm counts a rise of the metric as its direction."
+    pt = 'percentage points' in rec['unit']
+    spec = dict(claim=rec['claim'], run=rec['run'], baseline=rec['baseline'], metric=rec['metric'], claimed=rec['claimed'],
+                relative=not pt, scale=100 if pt else 1)
+    if rec['claimed'] == 0 and re.search(r'\b(harms?|worse)\b', rec['claim']): spec['direction'] = -1
+    return spec
+
+def _same(a, b, tol: float = 1e-9) -> bool:
+    none = lambda x: x is None or (isinstance(x, float) and math.isnan(x))
+    if none(a) or none(b): return none(a) and none(b)
+    if isinstance(a, (bool, np.bool_, str)) or isinstance(b, (bool, np.bool_, str)): return a == b
+    return abs(float(a) - float(b)) <= tol
+
+def claims_current(data: dict, runs: dict) -> dict:
+    "Per setting of claims.json `data`: whether its stored measurements equal `assess_claims` on that setting's runs `runs[setting]` now."
+    specs = [claim_spec(r) for r in data['claims']]
     out = {}
-    for rec in records:
-        run, base, metric, claimed = rec['run'], rec['baseline'], rec['metric'], rec['claimed']
-        if run not in set(df.name) or base not in set(df.name): continue
-        d = paired_diff(df, run, base, metric)
-        if claimed < 0: d = dict(d, mean=-d['mean'], lo=-d['hi'], hi=-d['lo'])   # "worse by"
-        out[rec['claim']] = dict(d, verdict=verdict(abs(claimed), d['lo'], d['hi'], d['mean']))
+    for k in data['settings']:
+        A = assess_claims(runs[k], specs).to_dict('records')
+        out[k] = all(_same(rec[k][f], row[f]) for rec, row in zip(data['claims'], A) for f in CLAIM_FIELDS)
     return out
 
-def claims_agree(records: list[dict], setting: str, measured: dict, tol: float = 1e-9) -> bool:
-    "Whether the `setting` column of `records` (claims.json) equals the claims `measured` on the runs (same claims, numbers, verdicts)."
-    have = {r['claim']: r[setting] for r in records if setting in r}
-    if set(have) != set(measured): return False
-    return all(abs(have[c][k] - measured[c][k]) <= tol for c in have for k in ('mean', 'lo', 'hi', 'p')) and \
-           all(have[c]['verdict'] == measured[c]['verdict'] for c in have)
+def claim_cells(rec: dict, k: str) -> dict:
+    "Setting `k`'s measurement of the claims.json record `rec` as the paper prints it: difference [95% CI], n, p, Holm p, verdict († needs n ≥ 10)."
+    s = rec[k]
+    if s['n'] < 2 or s['mean'] is None:
+        return dict(diff=s.get('status', 'not run'), n=str(s['n']) if s['n'] else '–', p='–', p_holm='–', verdict='–')
+    pt = 'percentage points' in rec['unit']
+    diff = f"{num(s['mean'], 2)} pt [{num(s['lo'], 2)}, {num(s['hi'], 2)}]" if pt else ci(s['mean'], s['lo'], s['hi'], 1, as_pct=True)
+    return dict(diff=diff, n=str(s['n']), p=fmt_p(s['p']), p_holm=fmt_p(s['p_holm']), verdict=s['verdict'] + (' †' if s['needs_more_seeds'] else ''))
 
-def claims_table(records: list[dict], setting: str, alpha: float = 0.05) -> dict:
-    "Rows of the claims table for `setting` ('original', 'fair', ...) of `records`, with Holm-adjusted p over that column."
-    recs = [r for r in records if setting in r]
-    adj = holm([r[setting]['p'] for r in recs])
-    rows = []
-    for r, pa in zip(recs, adj):
-        s = r[setting]
-        rows.append(dict(claim=r['claim'], metric=r['metric'],
-                         claimed=pct(abs(r['claimed'])) if abs(r['claimed']) > 1e-6 else 'direction',
-                         diff=ci(s['mean'], s['lo'], s['hi'], 1, as_pct=True), n=str(s['n']), p=pval(s['p']), p_holm=pval(pa),
-                         verdict=s['verdict'], significant_holm=bool(pa < alpha)))
-    counts = {v: sum(r['verdict'] == v for r in rows) for v in ('holds', 'holds but weaker', 'does not hold', 'reversed')}
-    return dict(rows=rows, counts={k.replace(' ', '_'): str(v) for k, v in counts.items()}, tests=str(len(rows)),
-                significant_raw=str(sum(r[setting]['p'] < alpha for r in recs)), significant_holm=str(sum(x['significant_holm'] for x in rows)))
+def claims_table(data: dict, k: str, alpha: float = 0.05) -> dict:
+    "Rows of the claims table of setting `k` of claims.json `data`, with the counts the text quotes."
+    rows, meas = [], [r[k] for r in data['claims'] if r[k]['n'] >= 2 and r[k]['mean'] is not None]
+    for r in data['claims']:
+        rows.append(dict(claim=r['claim'], metric=r['metric'], claimed=pct(abs(r['claimed'])) if abs(r['claimed']) > 1e-6 else 'direction',
+                         **claim_cells(r, k)))
+    counts = {v.replace(' ', '_'): str(sum(s['verdict'] == v for s in meas)) for v in ('holds', 'holds but weaker', 'does not hold', 'inconclusive', 'reversed')}
+    sig = [f"{r['claim']}, {claim_cells(r, k)['diff']}" for r in data['claims'] if r[k]['n'] >= 2 and r[k]['p_holm'] is not None and r[k]['p_holm'] < alpha]
+    return dict(rows=rows, counts=counts, tests=str(len(meas)), claims=str(len(rows)), label=data['settings'][k]['label'], significant='; '.join(sig),
+                significant_raw=str(sum(s['p'] < alpha for s in meas)), significant_holm=str(sum(s['p_holm'] < alpha for s in meas)),
+                needs_seeds=str(sum(bool(s['needs_more_seeds']) for s in meas)), unmeasured=str(len(rows) - len(meas)))
+
+def claims_side(data: dict, keys=('ease', 'fair')) -> list[dict]:
+    "One row per claim with the settings `keys` side by side: difference [95% CI], Holm p and verdict of each."
+    return [dict(claim=r['claim'], **{f'{k}_{f}': v for k in keys for f, v in claim_cells(r, k).items() if f in ('diff', 'p_holm', 'verdict')})
+            for r in data['claims']]
+
 
 # %% ../nbs/30_paper.ipynb #385e8367
 ORDER = ['standard_llm', 'deep_supervision', 'deep_supervision_routing', 'auxiliary_loss', 'asymmetric_alpha0.3',
@@ -334,9 +343,73 @@ def smollm2_numbers(runs: dict) -> dict:
              measured=asym[0].get('decode_measured', ''))
     return dict(v=v, table=table, models={r['model']: r for r in table})
 
-# %% ../nbs/30_paper.ipynb #43e72c65
+# %% ../nbs/30_paper.ipynb #9356f37f
+PUBLISHED_PARAMS = 200_832   # the original study's parameter count for its 3-layer model (its results table; docs/EASE.md)
 def _read(p: Path): return json.loads(Path(p).read_text())
 
+REFERENCE_ORDER = ['standard_llm', 'asymmetric', 'discriminative_decreasing', 'dynamic_alpha_linear']
+
+def original_code_numbers(oc: Path, eo: Path, dim: int, seed_study: dict = SEED_STUDY, published_params: int = PUBLISHED_PARAMS) -> dict:
+    "The original code against `ease` from `results/original_code` (`oc`) and the original-loop runs `eo`: initial weights, runs side by side, the vocabulary the published numbers imply, seed 42 on real and fallback text."
+    oc, eo = Path(oc), Path(eo)
+    ident = _read(oc/'identity_check.json'); per = ident['per_seed']
+    init = [d['with_ease_cli_original_init_order'] for d in per.values()]
+    pairs = []                                             # the original code's runs, with the same run under protocol='original' where it exists
+    for f in sorted(oc.glob('*/seed*.json')):
+        e = eo/f.parent.name/f.name; o = _read(f)
+        r = dict(recipe=f.parent.name, seed=int(f.stem[4:]), o_ppl=o['best_ppl'], o_best=o['best_epoch'], o_epochs=o['epochs_run'])
+        if e.exists():
+            e = _read(e)
+            r.update(e_ppl=e['best']['ppl'], e_best=e['best_epoch'] + 1, e_epochs=e['epochs_run'])   # ease counts epochs from 0, the original from 1
+        pairs.append(r)
+    both = [r for r in pairs if 'e_ppl' in r]
+    tr = [_read(p) for p in sorted((oc/'transplant').glob('*/seed*.json'))]
+    ref = {k: {n: _read(oc/'seed42_reference'/k/f'{n}.json') for n in REFERENCE_ORDER if (oc/'seed42_reference'/k/f'{n}.json').exists()}
+           for k in ('real_data', 'synthetic_fallback')}
+    real, syn = ref['real_data'], ref['synthetic_fallback']
+    v_real, v_syn = {r['data']['vocab_size'] for r in real.values()}, {r['data']['vocab_size'] for r in syn.values()}
+    assert len(v_real) == 1 and len(v_syn) == 1, (v_real, v_syn)
+    v_real, v_syn = v_real.pop(), v_syn.pop()
+    p_real = ident['per_seed']['0']['num_params'][0]       # the 3-layer model with the real slices' vocabulary
+    body = p_real - 2 * dim * v_real                       # every parameter outside the embedding and the head
+    implied = (published_params - body) / (2 * dim)
+    table = [dict(recipe=n, real_ppl=num(real[n]['best_ppl'], 2), real_epoch=str(real[n]['best_epoch']),
+                  syn_ppl=num(syn[n]['best_ppl'], 2), syn_epoch=str(syn[n]['best_epoch']), syn_compute=pct(syn[n]['compute_cost']),
+                  seed_ppl=num(seed_study[n][0], 2) if n in seed_study else '–',
+                  seed_compute=pct(seed_study[n][1]) if n in seed_study and seed_study[n][1] else '–')
+             for n in REFERENCE_ORDER if n in real and n in syn]
+    pub = [n for n in REFERENCE_ORDER if n in syn and n in seed_study]
+    rng = lambda xs, d: f"{num(min(xs), d)}–{num(max(xs), d)}" if num(min(xs), d) != num(max(xs), d) else num(min(xs), d)
+    seeds = lambda rs, key: sorted({r[key] for r in rs})
+    per_recipe = []
+    for n in REFERENCE_ORDER:
+        rs = [r for r in pairs if r['recipe'] == n]
+        if rs: per_recipe.append(dict(recipe=n, n=str(len(rs)), ppl=rng([r['o_ppl'] for r in rs], 2), best=rng([r['o_best'] for r in rs], 0),
+                                      ease=f"{sum(1 for r in rs if 'e_ppl' in r)} of {len(rs)}"))
+    v = dict(
+        commit=next(iter(real.values()))['source']['commit'][:7],
+        init_seeds=str(len(per)), init_max_diff=num(max(d['max_abs_param_diff'] for d in init), 1) if max(d['max_abs_param_diff'] for d in init) else '0',
+        init_logit_diff=f"{max(max(d['forward_max_abs_logit_diff_per_layer']) for d in init):.0e}".replace('e-0', 'e−'),
+        init_swapped=str(len(per['0']['different_params'])),
+        runs=str(len(pairs)), compared=str(len(both)), recipes_compared=str(len({r['recipe'] for r in both})),
+        same_stop=str(sum(r['e_best'] == r['o_best'] and r['e_epochs'] == r['o_epochs'] for r in both)),
+        max_rel=f"{max(abs(r['e_ppl'] / r['o_ppl'] - 1) for r in both):.0e}".replace('e-0', 'e−') if both else 'n/a',
+        transplant=str(len(tr)), transplant_same=str(sum(t['best_epoch'] == t['vs_original_code']['original_best_epoch'] and
+                                                         t['epochs_run'] == t['vs_original_code']['original_epochs_run'] for t in tr)),
+        transplant_max=f"{max(max(t['vs_original_code']['max_rel_val_ppl_diff_per_epoch']) for t in tr):.0e}".replace('e-0', 'e−') if tr else 'n/a',
+        published_params=f"{published_params:,}", body_params=f"{body:,}", real_params=f"{p_real:,}", per_entry=str(2 * dim),
+        implied_vocab=f"{implied:g}", real_vocab=str(v_real), syn_vocab=str(v_syn), implied_is_fallback=str(implied == v_syn).lower(),
+        real_range=rng([r['best_ppl'] for r in real.values()], 1), syn_range=rng([r['best_ppl'] for r in syn.values()], 1),
+        syn_best_epochs=', '.join(map(str, sorted({r['best_epoch'] for r in syn.values()}))),
+        real_best_epochs=rng([r['best_epoch'] for r in real.values()], 0),
+        syn_order_as_published=str(sorted(pub, key=lambda n: syn[n]['best_ppl']) == sorted(pub, key=lambda n: seed_study[n][0])).lower(),
+        syn_std=num(syn['standard_llm']['best_ppl'], 2), real_std=num(real['standard_llm']['best_ppl'], 2),
+        dd_epochs=next((r['best'] for r in per_recipe if r['recipe'] == 'discriminative_decreasing'), 'n/a'),
+    )
+    return dict(v=v, table=table, per_recipe=per_recipe)
+
+
+# %% ../nbs/30_paper.ipynb #43e72c65
 def setting_facts(df: pd.DataFrame) -> dict:
     "The setting's protocol and model, as strings, read from its runs."
     pr = describe_protocol(df); r = df.result.iloc[0]; mc, sp, cf = r['model_config'], r['spec'], r['config']
@@ -354,35 +427,45 @@ def build_numbers(root: str | Path) -> dict:
     "Every number, table and pending marker the paper uses, computed from the results folder `root`."
     root = Path(root)
     orig = load_runs(root/'paper_protocol'); fair = load_runs(root/'fair'/'char3L'); fair6 = load_runs(root/'fair'/'char6L')
-    records = _read(root/'claims.json')
-    N = dict(meta=dict(generator='ease.paper.build_numbers', sources=['results/claims.json (the claims)', 'results/paper_protocol', 'results/fair',
+    data = _read(root/'claims.json')
+    po = load_runs(root/PENDING['protocol_original']['path'], missing_ok=True)
+    N = dict(meta=dict(generator='ease.paper.build_numbers', sources=['results/claims.json (the claims, by nbs/17_claims.ipynb)', 'results/paper_protocol_original',
+                                                                       'results/paper_protocol', 'results/fair', 'results/original_code',
                                                                        'results/benchmarks/generation.json', 'results/smollm2']))
     N['settings'] = dict(ease=setting_facts(orig), fair=setting_facts(fair), fair6=setting_facts(fair6))
-    # claims: the claims of claims.json (what is claimed, against which baseline), measured on the runs themselves, so that
-    # each table is labelled by the loop its runs recorded; claims.json's own numbers are a cross-check (meta.claims_json_agrees)
-    measured = dict(ease=claims_from_runs(orig, records), fair=claims_from_runs(fair, records))
-    N['claims'] = {k: claims_table([dict(r, measured=m[r['claim']]) for r in records if r['claim'] in m], 'measured')
-                   for k, m in measured.items()}
-    N['meta']['claims_json_agrees'] = claims_agree(records, 'original', measured['ease']) and claims_agree(records, 'fair', measured['fair'])
-    st = {k: source_status(root, k) for k in PENDING}
+    if len(po): N['settings']['original'] = setting_facts(po)
+    # claims: printed from claims.json (ease.results did the statistics); claims_current checks it against the runs on disk
+    runs = {k: load_runs(root/s['folder'], missing_ok=True) for k, s in data['settings'].items()}
+    cur = claims_current(data, runs)
+    N['meta'].update(claims_current=cur, claims_json_agrees=all(cur.values()),
+                     claims_stale=', '.join(data['settings'][k]['label'] for k, ok in cur.items() if not ok))
+    N['claims'] = {k: claims_table(data, k) for k in data['settings']}
+    N['claims']['side'] = claims_side(data, [k for k in ('ease', 'fair') if k in data['settings']])
+    N['claims']['verdict_rule'] = data['verdict_rule']
+    N['claims']['changes'] = [dict(c) for c in data.get('verdict_changes', [])]
+    N['claims']['runs_finished'] = str(data.get('original_runs_finished', len(po)))
+    N['claims']['runs_expected'] = str(data.get('original_runs_expected', len(po)))
+    st = {k: source_status(root, k, data.get('original_runs_expected') if k == 'protocol_original' else None) for k in PENDING}
     if st['fair_converged']['status'] == 'pending' and fair_converged(fair):   # issue 13 may rerun into results/fair itself
         st['fair_converged'].update(status='available', path='results/fair/char3L', files=len(fair))
     N['pending'] = st
-    if st['protocol_original']['status'] == 'available':   # issue 13's rerun: same run layout, the same claims re-measured on it
-        po = load_runs(root/PENDING['protocol_original']['path'])
-        m = claims_from_runs(po, records)
-        N['claims']['original'] = claims_table([dict(r, measured=m[r['claim']]) for r in records if r['claim'] in m], 'measured')
-        N['settings']['original'] = setting_facts(po)
+    N['original_code'] = original_code_numbers(root/'original_code', root/PENDING['protocol_original']['path'],
+                                               dim=orig.result.iloc[0]['model_config']['dim'])
     N['recipes'] = dict(ease=recipe_table(orig, seed_study=SEED_STUDY), fair=paired_rows(fair), fair6=paired_rows(fair6),
                         ease_paired=paired_rows(orig))
+    if len(po): N['recipes']['original'] = recipe_table(po, seed_study=SEED_STUDY)
     N['presets'] = [dict(recipe=n, **recipe_spec(orig[orig.name == n].result.iloc[0]['config'])) for n in
                     ['standard_llm', 'deep_supervision', 'deep_supervision_routing', 'auxiliary_loss', 'asymmetric', 'asymmetric_with_l2',
                      'discriminative_decreasing', 'discriminative_increasing', 'dynamic_alpha_linear', 'dynamic_alpha_cosine'] if n in set(orig.name)]
     N['calibration'] = calibration_numbers(orig)
-    N['compute'] = dict(ease=compute_numbers(orig, seed_study=SEED_STUDY), fair=compute_numbers(fair, seed_study=SEED_STUDY))
-    fair_c = {r['recipe']: r for r in N['compute']['fair']}
-    N['compute']['rows'] = [dict(r, fair_compute=fair_c.get(r['recipe'], {}).get('compute', 'not run'),
-                                 fair_exited=fair_c.get(r['recipe'], {}).get('exited', '–')) for r in N['compute']['ease']]
+    N['compute'] = dict(ease=compute_numbers(orig, seed_study=SEED_STUDY), fair=compute_numbers(fair, seed_study=SEED_STUDY),
+                        original=compute_numbers(po, seed_study=SEED_STUDY) if len(po) else [])
+    by = {k: {r['recipe']: r for r in N['compute'][k]} for k in ('ease', 'fair', 'original')}
+    N['compute']['rows'] = [dict(r, orig_compute=by['original'].get(r['recipe'], {}).get('compute', 'running'),
+                                 orig_exited=by['original'].get(r['recipe'], {}).get('exited', '–'),
+                                 ease_compute=pct(orig[orig.name == r['recipe']].compute_cost.mean()),
+                                 fair_compute=by['fair'].get(r['recipe'], {}).get('compute', 'not run'))
+                            for r in N['compute']['ease']]
     N['generation'] = generation_numbers(_read(root/'benchmarks'/'generation.json'))
     N['smollm2'] = smollm2_numbers({p.stem: _read(p) for p in sorted((root/'smollm2').glob('*.json'))})
     # named in-text values
@@ -394,13 +477,13 @@ def build_numbers(root: str | Path) -> dict:
     f6 = paired_diff(fair6, 'asymmetric', 'standard_llm')
     thresholds = [x['threshold'] for x in orig[orig.name == 'asymmetric'].result.iloc[0]['best']['sweep']]
     asym_sweep = {t: sweep_at(orig, 'asymmetric', t) for t in (min(thresholds), max(thresholds))}
-    beats = [r['claimed'] for r in records if r['baseline'] == 'standard_llm' and r['run'] in SEED_STUDY and SEED_STUDY[r['run']][1] not in (None, 1.0)]
+    beats = [r['claimed'] for r in data['claims'] if r['baseline'] == 'standard_llm' and r['run'] in SEED_STUDY and SEED_STUDY[r['run']][1] not in (None, 1.0)]
     v = dict(
         std_ppl=ci(sd['mean'], sd['lo'], sd['hi'], 2), seed_std_ppl=num(SEED_STUDY['standard_llm'][0], 2),
         best_recipe=best, best_ppl=num(orig[orig.name == best].ppl.mean(), 2),
         dd_ppl=num(orig[orig.name == 'discriminative_decreasing'].ppl.mean(), 2), dd_worse=ci(-dd['mean'], -dd['hi'], -dd['lo'], 1, as_pct=True),
         dd_epochs=num(orig[orig.name == 'discriminative_decreasing'].epochs_run.mean(), 1), seed_dd_ppl=num(SEED_STUDY['discriminative_decreasing'][0], 2),
-        seed_dd_gain=pct(next(r['claimed'] for r in records if r['run'] == 'discriminative_decreasing' and r['baseline'] == 'standard_llm')),
+        seed_dd_gain=pct(next(r['claimed'] for r in data['claims'] if r['run'] == 'discriminative_decreasing' and r['baseline'] == 'standard_llm')),
         n_ci_contains_zero=str(sum(1 for n in set(orig.name) - {'standard_llm'} if (lambda p: p['lo'] < 0 < p['hi'])(paired_diff(orig, n, 'standard_llm')))),
         n_recipes_vs_std=str(orig.name.nunique() - 1),
         asym_compute95=pct(asym_sweep[max(thresholds)]), asym_compute50=pct(asym_sweep[min(thresholds)]),
@@ -416,14 +499,28 @@ def build_numbers(root: str | Path) -> dict:
         fair6_aux_seeds=str((fair6.name == 'auxiliary_loss').sum()),
         fair_compute_asym=pct(fair[fair.name == 'asymmetric'].compute_cost.mean()),
         seed_gain_min=pct(min(beats)), seed_gain_max=pct(max(beats)),
-        seed_l2_worse=pct(-next(r['claimed'] for r in records if r['run'] == 'asymmetric_with_l2' and r['metric'] == 'ppl')),
+        seed_l2_worse=pct(-next(r['claimed'] for r in data['claims'] if r['run'] == 'asymmetric_with_l2' and r['metric'] == 'ppl')),
         tau=_w(orig[orig.name == 'asymmetric'].result.iloc[0]['config']['routing_threshold']),
         tau_low=_w(min(thresholds)), tau_high=_w(max(thresholds)),
         fair6_exit=str(fair6[fair6.name == 'asymmetric'].result.iloc[0]['config']['exit_layer']),
-        holds=str(sum(r['verdict'] == 'holds' for c in N['claims'].values() for r in c['rows'])),
+        holds=str(sum(int(N['claims'][k]['counts']['holds']) for k in data['settings'])),
         holm_ease=N['claims']['ease']['significant_holm'], raw_ease=N['claims']['ease']['significant_raw'], tests_ease=N['claims']['ease']['tests'],
         holm_fair=N['claims']['fair']['significant_holm'], raw_fair=N['claims']['fair']['significant_raw'], tests_fair=N['claims']['fair']['tests'],
     )
+    if len(po):   # the original loop: the study's own experiment, repeated over seeds
+        so = mean_ci(po[po.name == 'standard_llm'].ppl) if 'standard_llm' in set(po.name) else None
+        others = sorted(set(po.name) - {'standard_llm'})
+        v.update(orig_std_ppl=ci(so['mean'], so['lo'], so['hi'], 2) if so else 'n/a',
+                 orig_ppl_range=f"{num(po.groupby('name').ppl.mean().min(), 2)}–{num(po.groupby('name').ppl.mean().max(), 2)}",
+                 orig_recipes=str(po.name.nunique()), orig_runs=str(len(po)),
+                 orig_n_ci_contains_zero=str(sum(1 for n in others if len(set(po[po.name == n].seed) & set(po[po.name == 'standard_llm'].seed)) >= 2
+                                                 and (lambda p: p['lo'] < 0 < p['hi'])(paired_diff(po, n, 'standard_llm')))),
+                 orig_n_vs_std=str(sum(1 for n in others if len(set(po[po.name == n].seed) & set(po[po.name == 'standard_llm'].seed)) >= 2)))
+        if 'discriminative_decreasing' in set(po.name):
+            d = po[po.name == 'discriminative_decreasing']
+            v.update(orig_dd_ppl=num(d.ppl.mean(), 2), orig_dd_best=f"{int(d.best_epoch.min()) + 1}–{int(d.best_epoch.max()) + 1}")   # counted from 1, as the original prints
+        if 'asymmetric' in set(po.name):
+            v.update(orig_asym_compute=pct(po[po.name == 'asymmetric'].compute_cost.mean()), orig_asym_exit=pct(po[po.name == 'asymmetric'].shallow_ratio.mean()))
     N['v'] = v
     return N
 
@@ -482,7 +579,9 @@ def main(argv=None):
     repo = Path(a.repo).resolve(); results = Path(a.results) if a.results else repo/'results'
     N = write_numbers(results, repo/'paper'/'numbers.json')
     waiting = [f"{k} (issue {p['issue']})" for k, p in N['pending'].items() if p['status'] == 'pending']
-    print(f"wrote paper/numbers.json from {results}; pending: {', '.join(waiting) or 'none'}")
+    partial = [f"{k} ({p['files']} of {p['expected']} runs)" for k, p in N['pending'].items() if p['status'] == 'partial']
+    print(f"wrote paper/numbers.json from {results}; pending: {', '.join(waiting) or 'none'}; in progress: {', '.join(partial) or 'none'}")
+    if not N['meta']['claims_json_agrees']: print(f"WARNING: results/claims.json is stale for the {N['meta']['claims_stale']} setting: rerun nbs/17_claims.ipynb, then this")
     if a.numbers_only: return
     pdf = compile_paper(repo)
     print(f"compiled {pdf.relative_to(repo)} ({pdf.stat().st_size / 1e6:.1f} MB)")

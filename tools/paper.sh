@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the preprint: regenerate paper/numbers.json from results/ (ease.paper.write_numbers, nbs/30_paper.ipynb),
 # then compile paper/ease.typ to paper/ease.pdf with the `typst` Python package (no TeX needed).
-#   bash tools/paper.sh                 # $PYTHON, else the active venv, else .venv/bin/python, else python3
+#   bash tools/paper.sh                 # $PYTHON, else the active venv, else .venv/bin/python (a worktree: the main checkout's), else python3
 #   bash tools/paper.sh --numbers-only  # only the data file
 # Exits 0 without compiling, with a message, only where the typst package cannot be installed.
 set -euo pipefail
@@ -10,6 +10,8 @@ PY="${PYTHON:-}"
 if [ -z "$PY" ]; then   # $PYTHON, else the active virtual environment, else .venv, else python3
   if [ -n "${VIRTUAL_ENV:-}" ]; then PY="$VIRTUAL_ENV/bin/python"
   elif [ -x "${VENV:-.venv}/bin/python" ]; then PY="${VENV:-.venv}/bin/python"
+  elif COMMON="$(git rev-parse --git-common-dir 2>/dev/null)" && [ -x "$COMMON/../.venv/bin/python" ]; then
+    PY="$COMMON/../.venv/bin/python"   # a git worktree: the main checkout's .venv
   else PY=python3; fi
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MPLBACKEND=Agg
