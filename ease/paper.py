@@ -90,7 +90,7 @@ def describe_protocol(df: pd.DataFrame) -> dict:
                 recipes=df.name.nunique())
 
 # %% ../nbs/30_paper.ipynb #b0f04849
-# The seed study's own numbers (one seed, one run each), as it reported them (docs/EASE.md): routed PPL and compute.
+# The original study's own numbers (one seed, one run each), as it reported them (docs/EASE.md): routed PPL and compute.
 SEED_STUDY = {
     'discriminative_decreasing': (18.52, 0.652), 'discriminative_increasing': (21.14, 0.721),
     'asymmetric_alpha0.8': (22.40, 0.652), 'asymmetric': (22.95, 0.650), 'auxiliary_loss': (23.98, 0.652),
