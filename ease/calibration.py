@@ -8,7 +8,7 @@ import math, warnings
 from typing import NamedTuple
 import numpy as np
 import torch
-from .exits import _np, _check_conf, _check_correct
+from .exits import _np, _check_conf, _check_correct, perplexity
 from .evaluation import token_stats
 
 # %% auto #0
@@ -110,7 +110,7 @@ def exit_calibration_table(layer_logits:dict,  # {layer: (..., V) logits}, layer
     for layer in sorted(layer_logits):
         s = token_stats(layer_logits[layer], targets)
         conf, correct = s['conf'], s['correct']
-        rows.append(dict(layer=int(layer), ppl=math.exp(s['nll'].double().mean().item()),
+        rows.append(dict(layer=int(layer), ppl=perplexity(s['nll'].double().mean().item()),
                          acc=correct.double().mean().item(), mean_conf=conf.double().mean().item(),
                          ece_uniform=ece(conf, correct, n_bins, 'uniform'),
                          ece_quantile=ece(conf, correct, n_bins, 'quantile'),

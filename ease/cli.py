@@ -20,6 +20,7 @@ from .trainer import UniversalTrainer, NonFiniteLossError
 from .recipes import make_preset, PRESET_NAMES
 from .distributed import init_distributed, torchrun_rank_world
 from .evaluation import collect_token_stats
+from .exits import perplexity
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
@@ -172,7 +173,7 @@ def analyse_model(model, batches, device=None, n_bins: int = 15, cka_batches: in
     for l, s in stats.items():
         conf, ok = s['conf'].double(), s['correct']
         b = calibration_bins(conf, ok, n_bins)
-        layers[l] = dict(ppl=math.exp(s['nll'].double().mean().item()), acc=ok.double().mean().item(),
+        layers[l] = dict(ppl=perplexity(s['nll'].double().mean().item()), acc=ok.double().mean().item(),
                          mean_conf=conf.mean().item(), ece_uniform=ece(conf, ok, n_bins), ece_quantile=ece(conf, ok, n_bins, 'quantile'),
                          auroc=auroc(conf, ok), bins=dict(count=np.asarray(b.count).tolist(), conf=np.asarray(b.conf).tolist(),
                                                           acc=np.asarray(b.acc).tolist()),

@@ -82,10 +82,10 @@ class UniversalConfig:
         L, e = self.num_layers, self.exit_layer
         if self.routing_threshold > 0 and self.alpha_schedule is None and self.layer_weights.get(e, 0.0) == 0:
             trained = [l for l, w in sorted(self.layer_weights.items()) if w > 0 and l < L]
-            fix = f"pick an exit layer that has one (exit_layer={trained[0]})" if trained else \
-                  "this recipe trains no exit: use routing_threshold=0 (no early exit) or a recipe with an exit loss"
+            fix = f"give it a weight or pick an exit layer that has one (exit_layer={trained[0]})" if trained else \
+                  "this recipe trains no exit at all, so use routing_threshold=0 (no early exit) or a recipe with an exit loss"
             raise ValueError(f"routing exits at layer {e}, but layer {e} has loss weight 0 in this recipe, so the exit is never "
-                             f"trained; give it a weight or {fix}")
+                             f"trained; {fix}")
         if self.rotation and (self.alpha_schedule is not None or self.layer_weights.get(L, 0.0) == 0):
             raise ValueError("rotation needs a fixed, positive weight on the last layer (no alpha_schedule): "
                              "otherwise some steps would have nothing to train")

@@ -191,9 +191,10 @@ class UniversalTrainer:
         "Validate after an epoch, record it, keep the best weights, decide whether to stop; returns the validation metrics."
         st, e = self.state, self.state['epoch']
         val = self.evaluate(model, val_batches)
-        if not math.isfinite(val['ppl']):   # diverged without a non-finite training loss: stop as a NaN loss does
-            raise NonFiniteLossError(f"validation PPL is {val['ppl']} after epoch {e}: the model diverged; {_saved(self._ckpt)}. "
-                                     f"Lower the learning rate (lr={self.config.lr}).")
+        bad = {k: v for k, v in {'routed': val['ppl'], **{f'layer {l}': p for l, p in val['layer_ppl'].items()}}.items() if not math.isfinite(v)}
+        if bad:   # a validation loss past exp's range (or nan): diverged, even if the training loss stayed finite
+            raise NonFiniteLossError(f"validation PPL is {', '.join(f'{v} ({k})' for k, v in bad.items())} after epoch {e}: the model diverged; "
+                                     f"{_saved(self._ckpt)}. Lower the learning rate (lr={self.config.lr}).")
         st['history'].append(dict(epoch=e, train_loss=st['ep_loss'] / max(st['ep_steps'], 1),
                                   train_layer_loss={l: v / k for l, (v, k) in st['ep_parts'].items()}, weights=self.config.weights(e),
                                   **{k: val[k] for k in ('ppl', 'acc', 'shallow_ratio', 'compute_cost', 'layer_ppl')},
