@@ -176,10 +176,14 @@ def fmt_ci(mean: float, lo: float, hi: float, digits: int = 2, pct: bool = False
     u = '%' if pct else ''
     return f"{mean:.{digits}f}{u} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
-def fmt_p(p: float) -> str:
-    "A p-value for a table: '<0.001', three significant digits below 0.1 (so 0.0497 does not print as 0.05), else two; '-' if missing."
+def fmt_p(p: float, alpha: float = 0.05) -> str:
+    "A p-value for a table: '<0.001', else 3 significant digits below 0.1 and 2 above, more if rounding would carry it across `alpha`; '-' if missing."
     if p is None or np.isnan(p): return '-'
-    return '<0.001' if p < 0.001 else f"{p:.3g}" if p < 0.1 else f"{p:.2g}"
+    if p < 0.001: return '<0.001'
+    for d in range(3 if p < 0.1 else 2, 8):
+        s = f"{p:.{d}g}"
+        if (float(s) < alpha) == (p < alpha): return s   # 0.049997 must not print as 0.05
+    return s
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = '.3g') -> str:
     "A GitHub-markdown table of `df`."
