@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 from contextlib import nullcontext
 from .core import set_seed, setup_threads, atomic_write_json, read_json, check_protocol
-from .runs import settings_hash, check_writable, read_json_checked, load_checkpoint, RunLock, RunLockedError, clean_leftovers
+from .runs import settings_hash, check_writable, read_json_checked, RunLock, RunLockedError, clean_leftovers
 from .models import ModelConfig, ConfidenceRoutedTransformer, MODEL_PRESETS
 from .trainer import UniversalTrainer, NonFiniteLossError
 from .recipes import make_preset, PRESET_NAMES
@@ -211,7 +211,6 @@ def _checkpoint(path: Path, spec: RunSpec, restart: bool = False) -> Path:
         what = f" ({_spec_diff(meta['spec'], spec)})" if meta else ''
         raise ValueError(f"{others[0]} is a checkpoint of this run under other settings{what}: resume refused; "
                          "pass --restart to delete it and start fresh, or use another --out folder")
-    load_checkpoint(ckpt)   # a garbled one is moved aside and the run starts again
     atomic_write_json(dict(spec=asdict(spec), identity=run_identity(spec)), ckpt.with_suffix('.json'))
     return ckpt
 

@@ -37,7 +37,8 @@ def quarantine(path: str | Path, why: str) -> Path:
     path = Path(path)
     dest, k = path.with_name(path.name + '.corrupt'), 0
     while dest.exists(): k += 1; dest = path.with_name(f"{path.name}.corrupt{k}")
-    path.rename(dest)
+    try: path.rename(dest)
+    except FileNotFoundError: return dest   # another process (a DDP rank) moved it first
     print(f"ease: {path} was unreadable ({why}); moved to {dest.name}, the run starts again without it", file=sys.stderr)
     return dest
 

@@ -19,6 +19,7 @@ from .distributed import dist_rank_world, is_main_process, ddp_wrap
 from .evaluation import evaluate
 from .models import skip_layer
 from .core import rng_state, set_rng_state, save_checkpoint
+from .runs import load_checkpoint
 
 # %% auto #0
 __all__ = ['NonFiniteLossError', 'UniversalTrainer']
@@ -169,13 +170,13 @@ class UniversalTrainer:
 
     def _resume(self, ckpt, model, opt):
         "Load the checkpoint at `ckpt` into `model`, `opt`, the RNG and `self.state`, if there is one (on every process)."
-        found = ckpt is not None and ckpt.exists()
+        saved = load_checkpoint(ckpt, self.device) if ckpt is not None else None   # a garbled one is moved aside: start afresh
+        found = saved is not None
         if dist_rank_world()[1] > 1:   # every process must resume from the same state: the folder must be shared
             seen = [None] * dist_rank_world()[1]; dist.all_gather_object(seen, found)
             if len(set(seen)) > 1: raise RuntimeError(f"checkpoint {ckpt} exists on some processes only ({seen}): "
                                                       "with several machines, the output folder must be on a filesystem they all share")
         if not found: return
-        saved = torch.load(ckpt, map_location=self.device, weights_only=False)
         if saved['config'] != self.config.to_dict():
             raise ValueError(f"checkpoint {ckpt} was written by a different recipe; delete it or use another path")
         model.load_state_dict(saved['model']); opt.load_state_dict(saved['optimizer'])
