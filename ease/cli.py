@@ -202,16 +202,17 @@ def original_init_order(model):
 
 def _checkpoint(path: Path, spec: RunSpec, restart: bool = False) -> Path:
     "This run's checkpoint, named by its identity; the same run's checkpoint under other settings is refused (`restart`: deleted)."
+    # beside each checkpoint, `<name>.spec` (JSON, not named *.json, so no glob for results picks it up) says what it belongs to
     ckpt = path.with_name(f"{path.stem}.{run_identity(spec)}.ckpt.pt")
     others = [p for p in path.parent.glob(f"{path.stem}.*ckpt.pt") if p != ckpt]
     if restart:
-        for p in others + [ckpt]: p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
+        for p in others + [ckpt]: p.unlink(missing_ok=True); p.with_suffix('.spec').unlink(missing_ok=True)
     elif others:
-        meta = read_json_checked(others[0].with_suffix('.json'), required=('spec',))
+        meta = read_json_checked(others[0].with_suffix('.spec'), required=('spec',))
         what = f" ({_spec_diff(meta['spec'], spec)})" if meta else ''
         raise ValueError(f"{others[0]} is a checkpoint of this run under other settings{what}: resume refused; "
                          "pass --restart to delete it and start fresh, or use another --out folder")
-    atomic_write_json(dict(spec=asdict(spec), identity=run_identity(spec)), ckpt.with_suffix('.json'))
+    atomic_write_json(dict(spec=asdict(spec), identity=run_identity(spec)), ckpt.with_suffix('.spec'))
     return ckpt
 
 def _train(spec: RunSpec, ckpt: Path, data_dir: str | None, progress: bool) -> dict:
@@ -260,7 +261,7 @@ def run_one(spec: RunSpec, out: str | Path, data_dir: str | None = None, progres
         res = _train(spec, ckpt, data_dir, progress)
         if not main: return res
         atomic_write_json(res, path)
-        ckpt.unlink(missing_ok=True); ckpt.with_suffix('.json').unlink(missing_ok=True)
+        ckpt.unlink(missing_ok=True); ckpt.with_suffix('.spec').unlink(missing_ok=True)
     return res
 
 # %% ../nbs/07g_cli.ipynb #887a4050

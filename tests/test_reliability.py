@@ -74,7 +74,7 @@ def case_state(d):
     sub = d/'ck_other'; (sub/'asymmetric').mkdir(parents=True)
     (sub/'asymmetric'/'seed0.0123456789abcdef.ckpt.pt').write_bytes(b'x')
     spec = json.loads(res.read_text())['spec'] | dict(batch_size=16)
-    (sub/'asymmetric'/'seed0.0123456789abcdef.ckpt.json').write_text(json.dumps(dict(spec=spec)))
+    (sub/'asymmetric'/'seed0.0123456789abcdef.ckpt.spec').write_text(json.dumps(dict(spec=spec)))
     rc, o, e = ease(*TRAIN, '--out', sub)
     rows.append(('checkpoint of other settings', 'resume refused, says what differs', one_line_error(rc, e, 'batch_size: 16 there, 32 now')
                  and '--restart' in e, e.strip()[-90:]))
