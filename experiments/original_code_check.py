@@ -15,6 +15,7 @@ and `<out>/<ease_preset>/seed<S>.json` per run (resumable: finished runs are ski
 from __future__ import annotations
 import argparse, hashlib, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
+from ease.cli import parse_seeds   # '0-4', '0,2,5': the same seed lists as `ease sweep`
 
 ORIG_COMMIT_SHORT = '09e958e'
 MIRROR = '/work/.mirror/rato-tokyo+hrm/repo'
@@ -30,13 +31,6 @@ CONFIGS = {
     'dynamic_alpha_linear': 'Dynamic α (linear: 0.9→0.5)',
 }
 
-
-def parse_seeds(s: str) -> list[int]:
-    out = []
-    for part in s.split(','):
-        if '-' in part: a, b = part.split('-'); out += range(int(a), int(b) + 1)
-        elif part.strip(): out.append(int(part))
-    return out
 
 
 def atomic_json(obj, path: Path):
