@@ -399,7 +399,7 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 def _draft_args(d):
-    from .drafters import DraftTrainSpec
+    from ease.drafters import DraftTrainSpec
     D = DraftTrainSpec()
     d.add_argument('--design', choices=['adapter', 'copy'], default=D.design, help="'adapter': one block on the model's layers 1..E (Kangaroo); 'copy': layers 1..E copied and trained (default adapter)")
     d.add_argument('--draft-layers', type=int, default=D.draft_layers, help=f'E: the draft reads layer E, 1..29 (default {D.draft_layers})')
@@ -420,7 +420,7 @@ def _draft_args(d):
     d.add_argument('--debug', action='store_true', help='show the full traceback of an error (default: one line)')
 
 def _draft_cmd(a) -> int:
-    from .drafters import DraftTrainSpec, draft_train
+    from ease.drafters import DraftTrainSpec, draft_train
     setup_threads(a.threads)
     spec = DraftTrainSpec(a.design, a.draft_layers, a.shortlist_size or None, a.train_seqs, a.sample_prompts,
                           held_out_seqs=a.held_out_seqs, steps=a.steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed, data_seed=a.data_seed)
