@@ -4,15 +4,23 @@
 
 # %% ../nbs/08_calibration.ipynb #1888c9fd
 from __future__ import annotations
-import math, warnings
+import hashlib, json, math, warnings
+from dataclasses import dataclass, asdict
+from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import torch
-from .exits import _np, _check_conf, _check_correct, perplexity
+import torch.nn.functional as F
+from .core import atomic_write_json, read_json
+from .exits import (_np, _check_conf, _check_correct, _check_criterion, perplexity, CRITERIA, SCORE_KEYS, ExitPolicy,
+                        ExitClassifier)
 from .evaluation import token_stats
 
 # %% auto #0
-__all__ = ['CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc', 'exit_calibration_table', 'linear_cka', 'cka_matrix']
+__all__ = ['RISKS', 'BOUNDS', 'CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc', 'exit_calibration_table',
+           'linear_cka', 'cka_matrix', 'oriented_score', 'criterion_table', 'exit_agreement', 'train_exit_classifier',
+           'binom_cdf', 'risk_pvalue', 'min_calibration_size', 'exit_losses', 'path_risks', 'fixed_sequence_test',
+           'selective_risk_path', 'model_fingerprint', 'CalibratedExit', 'calibrate_exits', 'routed_risk']
 
 # %% ../nbs/08_calibration.ipynb #1f48a3bd
 _STRATEGIES = ('uniform', 'quantile')
@@ -153,3 +161,264 @@ def cka_matrix(hiddens:list, # per-layer (N, D) (or (..., D)) features of the sa
         for j in range(i):
             M[i, j] = M[j, i] = _cka_centred(feats[i], feats[j])
     return M
+
+# %% ../nbs/08_calibration.ipynb #8a323eb2
+def oriented_score(stats_layer: dict, criterion: str) -> np.ndarray:
+    "A layer's `criterion` scores from its token stats, as float64 with higher = more willing to exit (entropy negated)."
+    _check_criterion(criterion)
+    key = SCORE_KEYS[criterion]
+    if key not in stats_layer: raise ValueError(f"the token stats have no {key!r} scores for criterion {criterion!r}; collect them (scores=True, classifier=...)")
+    s = _np(stats_layer[key], key)
+    return -s if criterion == 'entropy' else s
+
+def _prob_like(stats_layer: dict, criterion: str) -> np.ndarray:
+    "The score mapped into [0, 1] for ECE: exp(-entropy), the cosine clipped at 0, the others as they are."
+    s = _np(stats_layer[SCORE_KEYS[criterion]], criterion)
+    if criterion == 'entropy': return np.exp(-s)
+    return np.clip(s, 0., 1.)
+
+def criterion_table(stats: dict,          # {layer: token stats}, with every criterion's scores at the exits
+                    exit_layers,          # the exits to compare, 1-indexed
+                    num_layers: int,      # L: the final layer, whose greedy token is the reference
+                    criteria=None,        # default: those of `CRITERIA` whose scores `stats` hold
+                    n_bins: int = 15,
+                   ) -> list[dict]:
+    "One row per (exit, criterion): agreement rate with the final layer, AUROC and ECE of the score for that agreement."
+    final = stats[num_layers]['pred']
+    rows = []
+    for l in exit_layers:
+        agree = _np(stats[l]['pred'] == final, 'agree')
+        crits = [c for c in CRITERIA if SCORE_KEYS[c] in stats[l]] if criteria is None else list(criteria)
+        for c in crits:
+            rows.append(dict(layer=int(l), criterion=c, agreement=float(agree.mean()), auroc=auroc(oriented_score(stats[l], c), agree),
+                             ece=ece(_prob_like(stats[l], c), agree, n_bins)))
+    return rows
+
+# %% ../nbs/08_calibration.ipynb #b4a59e26
+def exit_agreement(stats: dict, exit_layers, num_layers: int) -> dict:
+    "{exit layer: (N,) bool, does the exit's greedy token equal the final layer's} from token stats."
+    return {l: stats[l]['pred'] == stats[num_layers]['pred'] for l in exit_layers}
+
+def train_exit_classifier(hidden: dict,           # {exit layer: (N, dim) hidden states of held-out tokens}
+                          labels: dict,           # {exit layer: (N,) 1 where the exit agrees with the final layer}
+                          hidden_units: int = 0,  # 0: a linear layer per exit; > 0: an MLP with this many units
+                          steps: int = 300,       # full-batch optimizer steps
+                          lr: float = 0.01,
+                          weight_decay: float = 1e-4,
+                          seed: int = 0,
+                         ) -> ExitClassifier:
+    "An `ExitClassifier` fitted by binary cross-entropy to predict `labels` from `hidden`, one head per exit."
+    if not hidden: raise ValueError("`hidden` is empty; need {exit layer: (N, dim) hidden states}")
+    if set(hidden) != set(labels): raise ValueError(f"`hidden` has exits {sorted(hidden)} but `labels` has {sorted(labels)}")
+    dims = {h.shape[-1] for h in hidden.values()}
+    if len(dims) != 1: raise ValueError(f"every exit's hidden states must share one width, got {sorted(dims)}")
+    g = torch.random.fork_rng(); g.__enter__(); torch.manual_seed(seed)
+    try:
+        clf = ExitClassifier(dims.pop(), sorted(hidden), hidden_units)
+        opt = torch.optim.AdamW(clf.parameters(), lr=lr, weight_decay=weight_decay)
+        data = {l: (torch.as_tensor(hidden[l]).float().reshape(-1, clf.dim), torch.as_tensor(labels[l]).float().reshape(-1)) for l in clf.exit_layers}
+        for l, (x, y) in data.items():
+            if len(x) != len(y): raise ValueError(f"exit {l}: {len(x)} hidden states but {len(y)} labels")
+        with torch.enable_grad():
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = sum(F.binary_cross_entropy_with_logits(clf.logit(x, l), y) for l, (x, y) in data.items())
+                loss.backward(); opt.step()
+    finally: g.__exit__(None, None, None)
+    return clf.eval()
+
+# %% ../nbs/08_calibration.ipynb #f89c02fa
+RISKS = ('disagreement', 'nll')
+BOUNDS = {'disagreement': 'binomial', 'nll': 'hoeffding_bentkus'}
+
+def _check_unit(x, name):
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)) or not 0 < x < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {x!r}")
+    return float(x)
+
+def binom_cdf(k, n: int, p: float) -> np.ndarray:
+    "Exact Pr(Bin(`n`, `p`) <= `k`) for integer `k` (scalar or array), in float64 (log-space sums of the pmf)."
+    k = np.asarray(k); kmax = int(min(max(int(k.max()), 0), n))
+    i = torch.arange(kmax + 1, dtype=torch.float64)
+    logpmf = (math.lgamma(n + 1) - torch.lgamma(i + 1) - torch.lgamma(n - i + 1)
+              + i * math.log(p) + (n - i) * math.log1p(-p))
+    cdf = torch.logcumsumexp(logpmf, 0).exp().clamp(max=1.0).numpy()
+    return np.where(k < 0, 0.0, np.where(k >= n, 1.0, cdf[np.clip(k, 0, kmax)]))
+
+def risk_pvalue(risk_hat, n: int, epsilon: float, bound: str = 'binomial') -> np.ndarray:
+    "p-values of H: risk > `epsilon` from empirical risks `risk_hat` over `n` tokens: exact 'binomial' (0/1 loss) or 'hoeffding_bentkus' ([0, 1] loss)."
+    r = np.asarray(risk_hat, dtype=np.float64)
+    if bound == 'binomial': return binom_cdf(np.rint(r * n).astype(np.int64), n, epsilon)
+    if bound != 'hoeffding_bentkus': raise ValueError(f"bound must be 'binomial' or 'hoeffding_bentkus', got {bound!r}")
+    a = np.minimum(r, epsilon)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        h = np.where(a > 0, a * np.log(a / epsilon), 0.0) + (1 - a) * np.log((1 - a) / (1 - epsilon))
+    return np.minimum(np.exp(-n * h), math.e * binom_cdf(np.ceil(r * n - 1e-9).astype(np.int64), n, epsilon))
+
+def min_calibration_size(epsilon: float, delta: float) -> int:
+    "The fewest calibration tokens for which even a zero observed risk rejects H: risk > `epsilon` at level `delta` ((1 - eps)^n <= delta, both bounds)."
+    epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
+    return math.ceil(math.log(delta) / math.log1p(-epsilon))
+
+# %% ../nbs/08_calibration.ipynb #379ed0eb
+def exit_losses(stats: dict, exit_layers, num_layers: int, risk: str = 'disagreement', nll_clip: float = 1.0) -> dict:
+    "{exit layer: (N,) float64 loss in [0, 1] if the token left there}: disagreement with the final greedy token, or the clipped NLL increase / `nll_clip`."
+    if risk not in RISKS: raise ValueError(f"risk must be one of {RISKS}, got {risk!r}")
+    f = stats[num_layers]
+    if risk == 'disagreement': return {l: _np(stats[l]['pred'] != f['pred'], 'disagree') for l in exit_layers}
+    if not nll_clip > 0: raise ValueError(f"nll_clip must be > 0 nats, got {nll_clip!r}")
+    return {l: np.clip(_np(stats[l]['nll'], 'nll') - _np(f['nll'], 'nll'), 0., nll_clip) / nll_clip for l in exit_layers}
+
+def _oriented_thresholds(thresholds, criterion) -> np.ndarray:
+    "(P,) path thresholds as float64, None (closed) as +inf, negated for entropy (higher score passes)."
+    t = np.array([np.inf if x is None else float(x) for x in thresholds])
+    if criterion == 'entropy': t = np.where(np.isinf(t) | (t <= 0), np.inf, -t)
+    else: t = np.where(t <= 0, np.inf, t)                                  # 0: no routing, as everywhere
+    return t
+
+def path_risks(scores: dict,      # {exit layer: (N,) oriented scores (higher exits), e.g. `oriented_score`}
+               losses: dict,      # {exit layer: (N,) loss in [0, 1] if the token leaves there}
+               path: dict,        # {exit layer: (P,) oriented thresholds, non-increasing along the path (inf: closed)}
+               num_layers: int,
+              ) -> dict:
+    "Risk, mean layers used and per-exit share of the tokens, for every position of `path`: each (P,) (plus `share` {layer: (P,)})."
+    exits = sorted(path); P = len(path[exits[0]]); N = len(scores[exits[0]])
+    first = {}
+    for l in exits:
+        t = np.asarray(path[l], dtype=np.float64)
+        if len(t) != P: raise ValueError(f"the path has {len(t)} thresholds at exit {l} but {P} at exit {exits[0]}")
+        if np.any(np.diff(np.where(np.isinf(t), np.finfo(float).max, t)) > 0): raise ValueError(f"the path's thresholds at exit {l} must not tighten along the path")
+        first[l] = np.searchsorted(-t, -np.asarray(scores[l], np.float64), side='left')   # first position where the token passes (P: never)
+    risk, layers = np.zeros(P + 1), np.zeros(P + 1)
+    share = {}
+    blocked = np.full(N, P)                                                  # first position where an earlier exit already takes the token
+    for l in exits:
+        j, stop = first[l], np.maximum(first[l], blocked)                    # the token leaves at l for positions [j, stop)
+        d = np.bincount(j, minlength=P + 1)[:P + 1] - np.bincount(stop, minlength=P + 1)[:P + 1]
+        share[l] = np.cumsum(d)[:P] / N
+        risk += np.bincount(j, weights=losses[l], minlength=P + 1) - np.bincount(stop, weights=losses[l], minlength=P + 1)
+        layers += (l - num_layers) * d
+        blocked = np.minimum(blocked, j)
+    return dict(risk=np.cumsum(risk)[:P] / N, mean_layers=num_layers + np.cumsum(layers)[:P] / N, share=share)
+
+def fixed_sequence_test(risk_hat, n: int, epsilon: float, delta: float, bound: str = 'binomial') -> int:
+    "Learn-then-Test fixed-sequence testing along a path ordered most to least conservative: the last position whose H: risk > `epsilon` is rejected at `delta` before the first that is not (-1: none)."
+    epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
+    p = risk_pvalue(risk_hat, n, epsilon, bound)
+    fail = np.nonzero(p > delta)[0]
+    return (int(fail[0]) if len(fail) else len(p)) - 1
+
+# %% ../nbs/08_calibration.ipynb #202a023b
+def selective_risk_path(scores: dict,   # {exit layer: (N,) oriented scores on the *path* split (not the calibration split)}
+                        losses: dict,   # {exit layer: (N,) losses there}
+                        levels=None,    # selective-risk levels, increasing; default 0, 0.0025, ..., 1
+                       ) -> dict:
+    "{exit layer: (P,) oriented thresholds}: at each level, each exit's lowest threshold whose exiting tokens have mean loss <= level (inf: none)."
+    levels = np.linspace(0, 1, 401) if levels is None else np.asarray(levels, np.float64)
+    if np.any(np.diff(levels) < 0): raise ValueError("`levels` must be increasing (most to least conservative)")
+    out = {}
+    for l in sorted(scores):
+        s = np.asarray(scores[l], np.float64); order = np.argsort(-s, kind='stable')
+        ss, cm = s[order], np.cumsum(np.asarray(losses[l], np.float64)[order]) / np.arange(1, len(s) + 1)
+        cand = np.nonzero(np.r_[ss[:-1] > ss[1:], True])[0]                # cut only between distinct scores
+        g = np.minimum.accumulate(cm[cand][::-1])[::-1]                     # suffix minimum: non-decreasing
+        last = np.searchsorted(g, levels, side='right') - 1                  # the deepest cut with mean loss <= level
+        out[l] = np.where(last >= 0, ss[cand[np.maximum(last, 0)]], np.inf)
+    return out
+
+# %% ../nbs/08_calibration.ipynb #360a4fb7
+def model_fingerprint(model) -> str:
+    "sha256 of `model`'s config and weights (float32 bytes in state-dict order): which model thresholds were calibrated for."
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    for k, v in model.state_dict().items():
+        h.update(k.encode()); h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+@dataclass(frozen=True)
+class CalibratedExit:
+    "Per-exit thresholds that keep `risk` <= `epsilon` with probability >= 1 - `delta` (Learn then Test), for one model."
+    criterion: str                 # one of `CRITERIA`
+    exit_layers: tuple             # the exits, 1-indexed
+    thresholds: tuple              # one per exit, in the criterion's units; None: closed
+    epsilon: float                 # risk tolerance
+    delta: float                   # allowed probability that the risk exceeds epsilon
+    risk: str                      # 'disagreement' or 'nll'
+    bound: str                     # 'binomial' or 'hoeffding_bentkus'
+    n_cal: int                     # calibration tokens
+    cal_risk: float                # the chosen thresholds' risk on the calibration tokens
+    cal_mean_layers: float         # their mean layers used there
+    num_layers: int                # L of the model
+    model_fingerprint: str         # `model_fingerprint` of the calibrated model
+    nll_clip: float = 1.0          # risk 'nll': the clip c in nats
+    path_index: int = -1           # the chosen position on the path (-1: every exit closed)
+    classifier: dict | None = None # criterion 'learned': `ExitClassifier.to_dict()`
+
+    def check_model(self, model):
+        "`model`, if these thresholds were calibrated for it; else a one-line `ValueError`."
+        fp = model_fingerprint(model)
+        if fp != self.model_fingerprint:
+            raise ValueError(f"these thresholds were calibrated for another model (fingerprint {self.model_fingerprint[:12]}, this model {fp[:12]}); calibrate again on this model")
+        return model
+
+    def to_policy(self, model=None) -> ExitPolicy:
+        "The `ExitPolicy` of these thresholds (checked against `model` if given)."
+        if model is not None: self.check_model(model)
+        clf = ExitClassifier.from_dict(self.classifier) if self.classifier is not None else None
+        return ExitPolicy(self.exit_layers, criterion=self.criterion, layer_thresholds=self.thresholds, classifier=clf)
+
+    def save(self, path) -> Path:
+        "Write as JSON to `path`."
+        return atomic_write_json(asdict(self), path)
+
+    @classmethod
+    def load(cls, path) -> CalibratedExit:
+        "The `CalibratedExit` `save` wrote."
+        d = read_json(path)
+        d.update(exit_layers=tuple(d['exit_layers']), thresholds=tuple(d['thresholds']))
+        return cls(**d)
+
+def calibrate_exits(cal_stats: dict,          # {layer: token stats} of the calibration split (the exits and the last layer)
+                    path_stats: dict,         # {layer: token stats} of a separate split that fixes the threshold path
+                    exit_layers,              # the exits to calibrate, 1-indexed, below num_layers
+                    num_layers: int,
+                    criterion: str = 'confidence',
+                    epsilon: float = 0.05,
+                    delta: float = 0.1,
+                    risk: str = 'disagreement',
+                    nll_clip: float = 1.0,
+                    model=None,               # the model, for its fingerprint
+                    classifier=None,          # criterion 'learned': the `ExitClassifier` whose scores the stats hold
+                    levels=None,              # see `selective_risk_path`
+                   ) -> CalibratedExit:
+    "Per-exit thresholds with Pr(risk <= `epsilon`) >= 1 - `delta` over the calibration draw (Learn then Test, fixed-sequence testing)."
+    _check_criterion(criterion)
+    epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
+    if risk not in RISKS: raise ValueError(f"risk must be one of {RISKS}, got {risk!r}")
+    if criterion == 'learned' and classifier is None: raise ValueError("criterion='learned' needs the `classifier` whose scores the stats hold")
+    exit_layers = tuple(sorted(int(l) for l in exit_layers))
+    if not exit_layers or exit_layers[0] < 1 or exit_layers[-1] >= num_layers:
+        raise ValueError(f"exit_layers must be layers 1..{num_layers - 1}, got {list(exit_layers)}")
+    n = len(cal_stats[num_layers]['pred'])
+    need = min_calibration_size(epsilon, delta)
+    if n < need: raise ValueError(f"calibration set too small: {n} tokens for epsilon={epsilon}, delta={delta}; need at least {need}")
+    bound = BOUNDS[risk]
+    path = selective_risk_path({l: oriented_score(path_stats[l], criterion) for l in exit_layers},
+                               exit_losses(path_stats, exit_layers, num_layers, risk, nll_clip), levels)
+    pr = path_risks({l: oriented_score(cal_stats[l], criterion) for l in exit_layers},
+                    exit_losses(cal_stats, exit_layers, num_layers, risk, nll_clip), path, num_layers)
+    j = fixed_sequence_test(pr['risk'], n, epsilon, delta, bound)
+    def unorient(t): return None if not np.isfinite(t) else float(-t if criterion == 'entropy' else t)
+    thr = tuple(unorient(path[l][j]) if j >= 0 else None for l in exit_layers)
+    return CalibratedExit(criterion, exit_layers, thr, epsilon, delta, risk, bound, n,
+                          float(pr['risk'][j]) if j >= 0 else 0.0, float(pr['mean_layers'][j]) if j >= 0 else float(num_layers),
+                          num_layers, model_fingerprint(model) if model is not None else '', nll_clip, j,
+                          classifier.to_dict() if (criterion == 'learned' and classifier is not None) else None)
+
+def routed_risk(stats: dict, calibrated: CalibratedExit) -> dict:
+    "Realized `risk`, `mean_layers` and per-exit `share` of `calibrated`'s thresholds on token `stats` (e.g. a test split)."
+    c = calibrated
+    path = {l: _oriented_thresholds([t], c.criterion) for l, t in zip(c.exit_layers, c.thresholds)}
+    pr = path_risks({l: oriented_score(stats[l], c.criterion) for l in c.exit_layers},
+                    exit_losses(stats, c.exit_layers, c.num_layers, c.risk, c.nll_clip), path, c.num_layers)
+    return dict(risk=float(pr['risk'][0]), mean_layers=float(pr['mean_layers'][0]), share={l: float(v[0]) for l, v in pr['share'].items()},
+                tokens=len(stats[c.num_layers]['pred']))

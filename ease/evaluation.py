@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 import torch
-from .exits import ExitPolicy, policy_sweep, perplexity
+from .exits import ExitPolicy, policy_sweep, perplexity, exit_score
 from .distributed import dist_rank_world, gather_stats
 
 # %% auto #0
@@ -42,7 +42,11 @@ def token_stats(logits: torch.Tensor,   # (..., V) logits of one layer
 
 # %% ../nbs/07e_evaluation.ipynb #e7e0c010
 @torch.no_grad()
-def collect_token_stats(model, batches, device=None, layers=None, scores: bool = False) -> dict:
+def collect_token_stats(model, batches, device=None, layers=None,
+                        scores: bool = False,     # also every criterion's score: `entropy`, `margin` and `state`
+                        classifier=None,          # an `ExitClassifier`: also its `learned` score at its exit layers
+                        hidden: bool = False,     # also the layer's output `hidden` (N, dim), e.g. to train a classifier
+                       ) -> dict:
     "{layer (1-indexed; `layers`, default all): `token_stats` over all tokens of `batches`}, from one pass per batch, on the CPU."
     was_training = model.training; model.eval()
     layers = sorted(layers) if layers is not None else list(range(1, model.num_layers + 1))
@@ -51,7 +55,13 @@ def collect_token_stats(model, batches, device=None, layers=None, scores: bool =
         if device is not None: x, y = x.to(device), y.to(device)
         hs = model.hidden_states(x, num_layers=layers[-1])
         for l in layers:
-            for k, v in token_stats(model.logits(hs[l - 1]), y, scores).items(): out[l].setdefault(k, []).append(v.cpu())
+            h = hs[l - 1]
+            s = token_stats(model.logits(h), y, scores)
+            if scores:   # the exit layer's output against its input (the embedding for layer 1)
+                s['state'] = exit_score(None, 'state', hidden=h, prev_hidden=hs[l - 2] if l > 1 else model.embed(x)).reshape(-1)
+            if classifier is not None and l in classifier.exit_layers: s['learned'] = classifier(h, l).reshape(-1)
+            if hidden: s['hidden'] = h.reshape(-1, h.shape[-1]).float()
+            for k, v in s.items(): out[l].setdefault(k, []).append(v.cpu())
     model.train(was_training)
     return {l: {k: torch.cat(v) for k, v in d.items()} for l, d in out.items()}
 
@@ -65,7 +75,8 @@ def evaluate(model, batches, policy: ExitPolicy, device=None, layers=None, thres
     rank, world = dist_rank_world()
     batches = list(batches)
     if len(batches) < world: raise ValueError(f"{len(batches)} validation batches for {world} processes: give at least one per process")
-    stats = collect_token_stats(model, batches[rank::world], device, layers)  # each rank its share of batches
+    stats = collect_token_stats(model, batches[rank::world], device, layers,     # each rank its share of batches
+                                scores=policy.criterion != 'confidence', classifier=policy.classifier)
     if world > 1: stats = gather_stats(stats)
     res = policy_sweep(policy, stats, L)[0]                                 # routed at the policy's threshold
     res.pop('threshold')

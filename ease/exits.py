@@ -5,25 +5,43 @@
 # %% ../nbs/04b_exits.ipynb #e0b1a003
 from __future__ import annotations
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numpy as np
 import torch
+from torch import nn
+import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['CRITERIA', 'DEFAULT_THRESHOLD', 'DEFAULT_THRESHOLDS', 'ExitPolicy', 'exit_score', 'compute_cost', 'perplexity',
-           'threshold_sweep', 'policy_sweep']
+__all__ = ['CRITERIA', 'LOGIT_CRITERIA', 'DEFAULT_THRESHOLD', 'DEFAULT_THRESHOLDS', 'SCORE_KEYS', 'ExitPolicy', 'exit_score',
+           'ExitClassifier', 'compute_cost', 'perplexity', 'threshold_sweep', 'policy_sweep']
 
 # %% ../nbs/04b_exits.ipynb #e0b1a006
-CRITERIA = ('confidence', 'entropy', 'margin')
+CRITERIA = ('confidence', 'entropy', 'margin', 'state', 'learned')
+LOGIT_CRITERIA = ('confidence', 'entropy', 'margin')   # scored on the head's distribution: the head runs before the decision
 DEFAULT_THRESHOLD = 0.0   # the package's only default threshold: 0 = no routing
 DEFAULT_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)   # the grid a finished run is swept over (the original study's)
 
+def _check_criterion(criterion):
+    if criterion not in CRITERIA: raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+
+def _check_threshold(t, criterion, name='threshold') -> float:
+    "`t` as a float, checked against `criterion`'s range (entropy: >= 0 nats; the others: [0, 1]; 0: no routing)."
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t):
+        raise ValueError(f"{name} must be a finite number, got {t!r}")
+    if criterion == 'entropy' and t < 0:
+        raise ValueError(f"{name} for criterion='entropy' must be >= 0 nats (0: no routing), got {t}")
+    if criterion != 'entropy' and not 0.0 <= t <= 1.0:
+        raise ValueError(f"{name} for criterion={criterion!r} must be in [0, 1] (0: no routing), got {t}")
+    return float(t)
+
 @dataclass(frozen=True)
 class ExitPolicy:
-    "Early exits at `exit_layers` (1-indexed); a token leaves where `criterion` passes `threshold` (0: never)."
+    "Early exits at `exit_layers` (1-indexed); a token leaves where `criterion` passes `threshold` (0: never), or its exit's entry of `layer_thresholds`."
     exit_layers: tuple = (1,)              # layers whose head output may be used, 1-indexed
     threshold: float = DEFAULT_THRESHOLD   # routing threshold; 0 = no routing
-    criterion: str = 'confidence'          # 'confidence' (max prob), 'margin' (top-1 - top-2) or 'entropy' (nats)
+    criterion: str = 'confidence'          # one of `CRITERIA`: 'confidence' (max prob), 'margin' (top-1 - top-2), 'entropy' (nats), 'state', 'learned'
+    layer_thresholds: tuple | None = None  # one threshold per exit layer (None: that exit is closed); overrides `threshold`
+    classifier: object = field(default=None, compare=False, repr=False)   # criterion 'learned': an `ExitClassifier`
 
     def __post_init__(self):
         el = (self.exit_layers,) if isinstance(self.exit_layers, (int, np.integer)) else self.exit_layers
@@ -31,25 +49,44 @@ class ExitPolicy:
         object.__setattr__(self, 'exit_layers', el)
         if not el: raise ValueError("exit_layers is empty; name at least one layer (1-indexed), e.g. (1,)")
         if el[0] < 1: raise ValueError(f"exit_layers are 1-indexed layers (>= 1), got {list(el)}")
-        if self.criterion not in CRITERIA: raise ValueError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
-        t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t):
-            raise ValueError(f"threshold must be a finite number, got {t!r}")
-        object.__setattr__(self, 'threshold', float(t))
-        if self.criterion == 'entropy' and t < 0:
-            raise ValueError(f"threshold for criterion='entropy' must be >= 0 nats (0: no routing), got {t}")
-        if self.criterion != 'entropy' and not 0.0 <= t <= 1.0:
-            raise ValueError(f"threshold for criterion={self.criterion!r} must be in [0, 1] (0: no routing), got {t}")
+        _check_criterion(self.criterion)
+        object.__setattr__(self, 'threshold', _check_threshold(self.threshold, self.criterion))
+        if self.layer_thresholds is not None:
+            lt = tuple(self.layer_thresholds)
+            if len(lt) != len(el): raise ValueError(f"layer_thresholds needs one entry per exit layer {list(el)}, got {len(lt)}")
+            lt = tuple(None if t is None else _check_threshold(t, self.criterion, f'layer_thresholds[{i}]') for i, t in enumerate(lt))
+            object.__setattr__(self, 'layer_thresholds', lt)
+        if self.criterion == 'learned':
+            if self.classifier is None:
+                raise ValueError("criterion='learned' needs a trained `classifier` (an ExitClassifier, see ease.calibration.train_exit_classifier)")
+            missing = [l for l in el if l not in self.classifier.exit_layers and self.threshold_at(l) is not None]
+            if missing: raise ValueError(f"the classifier has no exit head for exit layers {missing}; it was trained for {list(self.classifier.exit_layers)}")
 
     @property
     def exit_layer(self) -> int:
         "The first exit, the one the training recipes route at."
         return self.exit_layers[0]
 
+    def threshold_at(self, layer: int) -> float | None:
+        "The threshold at exit `layer` (None: closed, tokens never leave there)."
+        if self.layer_thresholds is None: return self.threshold if self.threshold > 0 else None
+        t = self.layer_thresholds[self.exit_layers.index(layer)]
+        return t if t is not None and t > 0 else None
+
+    @property
+    def open_exits(self) -> tuple:
+        "The exit layers where a token may leave."
+        return tuple(l for l in self.exit_layers if self.threshold_at(l) is not None)
+
     @property
     def routes(self) -> bool:
-        "Does any token leave early? (`threshold` 0: no.)"
-        return self.threshold > 0
+        "Does any token leave early? (`threshold` 0, or every exit closed: no.)"
+        return bool(self.open_exits)
+
+    @property
+    def needs_logits(self) -> bool:
+        "Is the criterion scored on the head's distribution (so the head runs for every token at an exit)?"
+        return self.criterion in LOGIT_CRITERIA
 
     def check_depth(self, num_layers: int) -> ExitPolicy:
         "`self`, if every exit layer exists in a `num_layers`-layer model; else a `ValueError`."
@@ -57,24 +94,74 @@ class ExitPolicy:
         if bad: raise ValueError(f"exit_layers {bad} outside the allowed range 1..num_layers={num_layers}")
         return self
 
-    def passes(self, score: torch.Tensor) -> torch.Tensor:
-        "Boolean mask: which `score`s (from `exit_score`) pass the threshold; all False when the policy does not route."
-        if not self.routes: return torch.zeros_like(score, dtype=torch.bool)
-        return score <= self.threshold if self.criterion == 'entropy' else score >= self.threshold
+    def passes(self, score: torch.Tensor, layer: int | None = None) -> torch.Tensor:
+        "Boolean mask: which `score`s (from `exit_score`) pass the threshold at `layer` (default: the first exit); all False where it is closed."
+        t = self.threshold_at(self.exit_layer if layer is None else layer)
+        if t is None: return torch.zeros_like(score, dtype=torch.bool)
+        return score <= t if self.criterion == 'entropy' else score >= t
 
-    def should_exit(self, logits: torch.Tensor) -> torch.Tensor:
-        "Boolean (...): does each row of `logits` (..., V) leave here?"
-        return self.passes(exit_score(logits, self.criterion))
+    def score(self, logits=None, layer: int | None = None, hidden=None, prev_hidden=None) -> torch.Tensor:
+        "The criterion's score at exit `layer` from the head's `logits`, or the exit's `hidden` state (and the one before, `prev_hidden`)."
+        return exit_score(logits, self.criterion, hidden=hidden, prev_hidden=prev_hidden, classifier=self.classifier,
+                          layer=self.exit_layer if layer is None else layer)
 
-def exit_score(logits: torch.Tensor, criterion: str = 'confidence') -> torch.Tensor:
-    "The `criterion` score (...) of the head's distribution for `logits` (..., V), in float32."
-    logp = logits.float().log_softmax(-1)
-    if criterion == 'confidence': return logp.max(-1).values.exp()
-    if criterion == 'entropy': return -(logp.exp() * logp).sum(-1)
-    if criterion == 'margin':
+    def should_exit(self, logits=None, layer: int | None = None, hidden=None, prev_hidden=None) -> torch.Tensor:
+        "Boolean (...): does each row leave at `layer` (default: the first exit)? Arguments as for `score`."
+        return self.passes(self.score(logits, layer, hidden, prev_hidden), layer)
+
+def exit_score(logits: torch.Tensor | None, # (..., V) the head's logits at the exit (the logit criteria)
+               criterion: str = 'confidence',
+               *, hidden=None,              # (..., dim) the exit layer's output ('state', 'learned')
+               prev_hidden=None,            # (..., dim) the input of the exit layer ('state')
+               classifier=None,             # 'learned': an `ExitClassifier`
+               layer: int | None = None,    # 'learned': the exit layer whose classifier head is read
+              ) -> torch.Tensor:
+    "The `criterion` score (...) at an exit, in float32: higher passes, except 'entropy' (lower passes)."
+    _check_criterion(criterion)
+    if criterion in LOGIT_CRITERIA:
+        if logits is None: raise ValueError(f"criterion={criterion!r} is scored on the head's logits; pass `logits`")
+        logp = logits.float().log_softmax(-1)
+        if criterion == 'confidence': return logp.max(-1).values.exp()
+        if criterion == 'entropy': return -(logp.exp() * logp).sum(-1)
         top2 = logp.topk(2, dim=-1).values.exp()
         return top2[..., 0] - top2[..., 1]
-    raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if hidden is None: raise ValueError(f"criterion={criterion!r} is scored on the exit's hidden state; pass `hidden`")
+    if criterion == 'state':   # CALM's state-saturation signal: cosine of the exit layer's output with its input
+        if prev_hidden is None: raise ValueError("criterion='state' compares the exit's output with its input; pass `prev_hidden`")
+        return F.cosine_similarity(hidden.float(), prev_hidden.float(), dim=-1)
+    if classifier is None: raise ValueError("criterion='learned' needs a trained `classifier`")
+    return classifier(hidden, layer)
+
+# %% ../nbs/04b_exits.ipynb #eb224733
+class ExitClassifier(nn.Module):
+    "Per-exit probability that the exit's greedy token equals the final layer's, read from the exit's hidden state: a linear layer or a tiny MLP (`hidden` > 0) per exit."
+    def __init__(self, dim: int, exit_layers, hidden: int = 0):
+        super().__init__()
+        self.dim, self.hidden, self.exit_layers = dim, hidden, tuple(sorted(int(l) for l in exit_layers))
+        def head(): return nn.Linear(dim, 1) if hidden == 0 else nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
+        self.heads = nn.ModuleDict({str(l): head() for l in self.exit_layers})
+
+    def logit(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        "The pre-sigmoid score (...) of hidden states `h` (..., dim) at exit `layer`."
+        if layer not in self.exit_layers: raise ValueError(f"no classifier head for exit layer {layer}; it has {list(self.exit_layers)}")
+        x = F.normalize(h.float(), dim=-1) * math.sqrt(self.dim)    # scale-free input: unit RMS, like the head's norm
+        return self.heads[str(layer)](x).squeeze(-1)
+
+    def forward(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        "Probability (...) that the exit at `layer` agrees with the final layer, for hidden states `h` (..., dim)."
+        return torch.sigmoid(self.logit(h, layer))
+
+    def to_dict(self) -> dict:
+        "Plain-JSON form: sizes and weights as nested lists."
+        return dict(dim=self.dim, hidden=self.hidden, exit_layers=list(self.exit_layers),
+                    state={k: v.tolist() for k, v in self.state_dict().items()})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExitClassifier:
+        "The classifier `to_dict` wrote."
+        c = cls(d['dim'], d['exit_layers'], d['hidden'])
+        c.load_state_dict({k: torch.tensor(v) for k, v in d['state'].items()})
+        return c.eval()
 
 # %% ../nbs/04b_exits.ipynb #e0b1a011
 def compute_cost(counts,           # (layer, number of tokens that stop there) pairs; counts may be numpy arrays
@@ -128,9 +215,12 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
                     thresholds,       # (T,) routing thresholds to evaluate, >= 0 (0: no routing)
                     exit_layer:int,   # the exit layer, counted from 1
                     num_layers:int,   # total number of layers L
+                    criterion:str='confidence',   # what `exit_conf` holds: any of `CRITERIA` ('entropy': lower exits)
                    ) -> list[dict]:
-    "One row per threshold: threshold, ppl, acc, shallow_ratio, compute_cost of confidence routing (0: no token exits), and `exit_acc`, the accuracy of the tokens that exit (selective accuracy; None if none do)."
-    c = _check_conf(exit_conf, 'exit_conf'); N = len(c)
+    "One row per threshold: threshold, ppl, acc, shallow_ratio, compute_cost of routing by `criterion` (0: no token exits), and `exit_acc`, the accuracy of the tokens that exit (selective accuracy; None if none do)."
+    _check_criterion(criterion)
+    c = _check_conf(exit_conf, 'exit_conf') if criterion in ('confidence', 'margin', 'learned') else _np(exit_conf, 'exit_conf')
+    N = len(c)
     e_nll, f_nll = (_check_len(_np(x, k), N, k, 'exit_conf') for k, x in (('exit_nll', exit_nll), ('final_nll', final_nll)))
     e_cor, f_cor = (_check_correct(x, N, k, 'exit_conf') for k, x in (('exit_correct', exit_correct), ('final_correct', final_correct)))
     thr = _np(thresholds, 'thresholds')
@@ -138,9 +228,10 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
     if not (isinstance(num_layers, (int, np.integer)) and num_layers >= 1): raise ValueError(f"`num_layers` must be an integer >= 1, got {num_layers!r}")
     if not (isinstance(exit_layer, (int, np.integer)) and 1 <= exit_layer <= num_layers):
         raise ValueError(f"`exit_layer` must be an integer in [1, num_layers={num_layers}], got {exit_layer!r}")
-    order = np.argsort(c, kind='stable')
+    key, tkey = (-c, -thr) if criterion == 'entropy' else (c, thr)      # entropy exits when low: sort its negation
+    order = np.argsort(key, kind='stable')
     suffix = lambda d: np.append(np.cumsum(d[order][::-1])[::-1], 0.)  # suffix[k] = sum of d over sorted positions >= k
-    start = np.searchsorted(c[order], thr, side='left')                 # first sorted position with conf >= threshold
+    start = np.searchsorted(key[order], tkey, side='left')              # first sorted position whose score passes
     start[thr == 0] = N                                                 # threshold 0: no routing, no token exits
     n_exit = N - start
     nll = (f_nll.sum() + suffix(e_nll - f_nll)[start]) / N
@@ -152,9 +243,12 @@ def threshold_sweep(exit_conf,        # (N,) exit confidence per token, in [0, 1
             for t, l, a, k, cc, s in zip(thr, nll, acc, n_exit, cost, sel)]
 
 # %% ../nbs/04b_exits.ipynb #e0b1a020
+SCORE_KEYS = {'confidence': 'conf', 'entropy': 'entropy', 'margin': 'margin', 'state': 'state', 'learned': 'learned'}   # criterion -> token-stats key
+
 def policy_sweep(policy: ExitPolicy, stats: dict, num_layers: int, thresholds=None) -> list[dict]:
-    "`threshold_sweep` at `policy`'s exit layer from per-layer token `stats` ({layer: {conf, nll, correct}}); default: its own threshold."
-    if policy.criterion != 'confidence': raise NotImplementedError(f"the threshold sweep routes by confidence, not {policy.criterion!r}")
-    e, f = stats[policy.exit_layer], stats[num_layers]
-    thresholds = [policy.threshold] if thresholds is None else list(thresholds)
-    return threshold_sweep(e['conf'], e['nll'], e['correct'], f['nll'], f['correct'], thresholds, policy.exit_layer, num_layers)
+    "`threshold_sweep` at `policy`'s first exit by its criterion, from per-layer token `stats` ({layer: {score, nll, correct}}); default: its own threshold there."
+    e, f, key = stats[policy.exit_layer], stats[num_layers], SCORE_KEYS[policy.criterion]
+    if key not in e: raise ValueError(f"token stats of layer {policy.exit_layer} have no {key!r} scores; collect them with the criterion {policy.criterion!r}")
+    thresholds = [policy.threshold_at(policy.exit_layer) or 0.0] if thresholds is None else list(thresholds)
+    return threshold_sweep(e[key], e['nll'], e['correct'], f['nll'], f['correct'], thresholds, policy.exit_layer, num_layers,
+                           policy.criterion)

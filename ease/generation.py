@@ -13,7 +13,7 @@ from .models import StandardTransformer
 from .exits import ExitPolicy
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'KV_FILLS', 'sample_next', 'decode_head', 'propagate_kv', 'generate']
+__all__ = ['STRATEGIES', 'KV_FILLS', 'BATCH_EXITS', 'sample_next', 'decode_head', 'propagate_kv', 'generate']
 
 # %% ../nbs/09_generation.ipynb #c9eadec9
 def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
@@ -37,6 +37,7 @@ def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
 # %% ../nbs/09_generation.ipynb #77d4b425
 STRATEGIES = ('full', 'early_exit', 'self_speculative')
 KV_FILLS = ('propagate', 'recompute')
+BATCH_EXITS = ('row', 'all')   # early exit in a batch: each row on its own, or the whole batch when every row passes
 
 def _new_caches(model, input_ids, max_new_tokens):
     "Per-layer caches with room for the prompt and `max_new_tokens` new tokens."
@@ -95,13 +96,16 @@ def _run_rows(block, h, cache, rows):
     cache.k[rows, :, pos:pos + T], cache.v[rows, :, pos:pos + T] = sub.k[:, :, pos:], sub.v[:, :, pos:]
     return out
 
-def _decide(model, h, running, l, policy, min_exit_layer, head=None):
-    "Which `running` rows (with states `h` (b, dim) after layer `l`) exit here, and the head's logits."
+def _decide(model, h, h_prev, l, policy, min_exit_layer, head=None, batch_exit='row'):
+    "Which rows (states `h` (b, dim) after layer `l`, `h_prev` (b, dim) before it) exit here, and the head's logits (n_exit, V) of those rows."
     head = head or model.logits
-    if l == model.num_layers: return torch.ones(len(running), dtype=torch.bool, device=h.device), head(h)
-    if l < min_exit_layer or l not in policy.exit_layers: return None, None
-    lg = head(h)
-    return policy.should_exit(lg), lg
+    if l == model.num_layers: return torch.ones(len(h), dtype=torch.bool, device=h.device), head(h)
+    if l < min_exit_layer or l not in policy.exit_layers or policy.threshold_at(l) is None: return None, None
+    if policy.needs_logits: lg = head(h); go = policy.should_exit(lg, l)
+    else: lg = None; go = policy.should_exit(None, l, hidden=h, prev_hidden=h_prev)   # decide first, head only for the leavers
+    if batch_exit == 'all' and not go.all(): return None, None                        # the batch leaves together or not at all
+    if not go.any(): return go, None
+    return go, lg[go] if lg is not None else head(h[go])
 
 # %% ../nbs/09_generation.ipynb #a93772d7
 def _step_propagate(model, tok, caches, decide):
@@ -112,6 +116,7 @@ def _step_propagate(model, tok, caches, decide):
     h_exit, logits = torch.empty_like(h), None
     exit_layer, evals = torch.full_like(tok, model.num_layers), 0
     for l, (block, cache) in enumerate(zip(model.layers, caches), 1):
+        h_in = h
         if len(running) == B: h = block(h, cache)
         else:
             pos = cache.pos
@@ -122,11 +127,11 @@ def _step_propagate(model, tok, caches, decide):
             cache.pos = pos + 1
         evals += len(running)
         if not len(running): continue
-        go, lg = decide(h[:, -1], running, l)
+        go, lg = decide(h[:, -1], h_in[:, -1], running, l)
         if go is None or not go.any(): continue
         if logits is None: logits = lg.new_empty(B, lg.shape[-1])
         rows = running[go]
-        logits[rows], exit_layer[rows], h_exit[rows] = lg[go], l, h[go]
+        logits[rows], exit_layer[rows], h_exit[rows] = lg, l, h[go]
         running, h = running[~go], h[~go]
     return logits, exit_layer, evals
 
@@ -139,14 +144,14 @@ def _step_recompute(model, tok, caches, decide, pending):
     exit_layer, logits, evals = torch.full_like(tok, L), None, 0
     for l, (block, cache) in enumerate(zip(model.layers, caches), 1):
         if pending[l - 1] is not None: x, pending[l - 1] = torch.cat([pending[l - 1], x], 1), None
-        x = block(x, cache)                                              # (B, n_pending + 1, dim)
+        x_in, x = x, block(x, cache)                                     # (B, n_pending + 1, dim)
         evals += B * x.shape[1]
         idx = running.nonzero().squeeze(1)
-        go, lg = decide(x[idx, -1], idx, l)
+        go, lg = decide(x[idx, -1], x_in[idx, -1], idx, l)
         if go is not None and go.any():
             if logits is None: logits = lg.new_empty(B, lg.shape[-1])
             rows = idx[go]
-            logits[rows], exit_layer[rows] = lg[go], l
+            logits[rows], exit_layer[rows] = lg, l
             running[rows] = False
         if not running.any():
             if l < L: pending[l] = x if pending[l] is None else torch.cat([pending[l], x], 1)
@@ -154,19 +159,21 @@ def _step_recompute(model, tok, caches, decide, pending):
     return logits, exit_layer, evals
 
 # %% ../nbs/09_generation.ipynb #83032243
-def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None):
-    "Decode with per-token early exit at `policy`'s exits, criterion and threshold; the skipped layers' K/V are filled by `kv_fill`."
+def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None, batch_exit='row'):
+    "Decode with early exit at `policy`'s exits, criterion and thresholds, per row or (`batch_exit='all'`) the whole batch at once; the skipped layers' K/V are filled by `kv_fill`."
     B = input_ids.shape[0]
-    def decide(h, running, l): return _decide(model, h, running, l, policy, min_exit_layer, head)
+    def decide(h, h_prev, running, l): return _decide(model, h, h_prev, l, policy, min_exit_layer, head, batch_exit)
     caches = _new_caches(model, input_ids, max_new_tokens)
     hs = model.hidden_states(input_ids, caches=caches)                   # prefill through every layer
+    emb = model.embed(input_ids) if policy.criterion == 'state' else None   # layer 1's input, for the 'state' criterion
     running, logits = torch.arange(B, device=input_ids.device), None
     exit_layer = torch.full((B,), model.num_layers, dtype=torch.long, device=input_ids.device)
     for l, h in enumerate(hs, 1):                                        # the first token's exit
-        go, lg = decide(h[running, -1], running, l)
+        prev = hs[l - 2] if l > 1 else emb
+        go, lg = decide(h[running, -1], None if prev is None else prev[running, -1], running, l)
         if go is None or not go.any(): continue
         if logits is None: logits = lg.new_empty(B, lg.shape[-1])
-        logits[running[go]], exit_layer[running[go]] = lg[go], l
+        logits[running[go]], exit_layer[running[go]] = lg, l
         running = running[~go]
         if not len(running): break
     out, layers, evals = [pick(logits)], [exit_layer], 0
@@ -212,11 +219,13 @@ def _generate_self_speculative(model, input_ids, max_new_tokens, draft_layers, n
 
 # %% ../nbs/09_generation.ipynb #e868a5cb
 def _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                min_exit_layer, kv_fill, draft_layers, num_draft, policy=None):
+                min_exit_layer, kv_fill, draft_layers, num_draft, policy=None, batch_exit='row'):
     "Validate `generate`'s arguments; return the draft depth and the early exit's `ExitPolicy`."
     L = model.num_layers
     def bad(msg): raise ValueError(msg)
     if strategy not in STRATEGIES: bad(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if batch_exit not in BATCH_EXITS: bad(f"batch_exit must be one of {BATCH_EXITS}, got {batch_exit!r}")
+    if hasattr(policy, 'to_policy'): policy = policy.to_policy(model)   # calibrated thresholds: refused for another model
     if kv_fill not in KV_FILLS: bad(f"kv_fill must be one of {KV_FILLS}, got {kv_fill!r}")
     if input_ids.ndim != 2 or input_ids.shape[1] < 1 or input_ids.is_floating_point():
         bad(f"input_ids must be integer token ids of shape (batch, seq_len >= 1), got {tuple(input_ids.shape)} {input_ids.dtype}")
@@ -254,18 +263,19 @@ def generate(model,                                  # a `StandardTransformer` /
              top_k: int | None = None,               # sampling: keep the top_k tokens
              top_p: float | None = None,             # sampling: nucleus mass
              threshold: float | None = None,         # early exit: the criterion's threshold (0: never exit); None: the model's
-             criterion: str = 'confidence',          # early exit: 'confidence', 'entropy' or 'margin'
+             criterion: str = 'confidence',          # early exit: 'confidence', 'entropy', 'margin' or 'state' ('learned': through `policy`)
              min_exit_layer: int = 1,                # early exit: exits below this layer are not read
              kv_fill: str = 'propagate',             # early exit: skipped layers' K/V: 'propagate' or 'recompute'
              draft_layers: int | None = None,        # self-speculative: draft depth E (default: the first exit)
              num_draft: int = 4,                     # self-speculative: tokens drafted per round
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
              generator: torch.Generator | None = None,   # sampling: for reproducible draws
-             policy: ExitPolicy | None = None,       # early exit: exits, threshold and criterion in one (instead of the two above)
+             policy: ExitPolicy | None = None,       # early exit: exits, threshold(s) and criterion in one, or a `CalibratedExit`
+             batch_exit: str = 'row',                # early exit, batch > 1: 'row' (each row on its own) or 'all' (together)
              drafter=None):                          # self-speculative: an `ease.drafters.Drafter` (its own E, k, shortlist, stop)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
     E, policy = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
-                    min_exit_layer, kv_fill, draft_layers, num_draft, policy)
+                    min_exit_layer, kv_fill, draft_layers, num_draft, policy, batch_exit)
     B, L = input_ids.shape[0], model.num_layers
     input_ids = input_ids.to(next(model.parameters()).device)
     if max_new_tokens == 0: return input_ids, dict(strategy=strategy, new_tokens=0)
@@ -277,7 +287,7 @@ def generate(model,                                  # a `StandardTransformer` /
         head = decode_head(model)
         if strategy == 'full': new, stats = _generate_full(model, input_ids, max_new_tokens, pick, head)
         elif strategy == 'early_exit':
-            new, stats = _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head)
+            new, stats = _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head, batch_exit)
         elif drafter is not None:
             from ease.drafters import generate_drafted      # the drafter logic lives in its own module
             new, stats = generate_drafted(model, input_ids, max_new_tokens, drafter, head, draft_layers)
