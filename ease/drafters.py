@@ -165,7 +165,8 @@ class Drafter(nn.Module):
         elif c.design == 'copy': self.layers = copy.deepcopy(model.layers[:E])
         self.head = ShortlistHead(model.head.weight, shortlist)
         self.to(device=model.head.weight.device, dtype=model.head.weight.dtype)   # ids stay int64
-        if c.design == 'layers': self.norm.requires_grad_(False)
+        for part in (self.norm, self.adapter, self.layers):   # trainable even when copied from a frozen model
+            if part is not None: part.requires_grad_(c.design != 'layers')
 
     def trainable_parameters(self) -> list:
         "The parameters training may change (none for design 'layers')."
