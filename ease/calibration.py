@@ -17,10 +17,11 @@ from .exits import (_np, _check_conf, _check_correct, _check_criterion, perplexi
 from .evaluation import token_stats
 
 # %% auto #0
-__all__ = ['RISKS', 'BOUNDS', 'CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc', 'exit_calibration_table',
-           'linear_cka', 'cka_matrix', 'oriented_score', 'criterion_table', 'exit_agreement', 'train_exit_classifier',
-           'binom_cdf', 'risk_pvalue', 'min_calibration_size', 'exit_losses', 'path_risks', 'fixed_sequence_test',
-           'selective_risk_path', 'model_fingerprint', 'CalibratedExit', 'calibrate_exits', 'routed_risk']
+__all__ = ['RISKS', 'BOUNDS', 'UNITS', 'UNIT_BOUNDS', 'CalibrationBins', 'calibration_bins', 'ece', 'mce', 'auroc',
+           'exit_calibration_table', 'linear_cka', 'cka_matrix', 'oriented_score', 'criterion_table', 'exit_agreement',
+           'train_exit_classifier', 'binom_cdf', 'risk_pvalue', 'min_calibration_size', 'wsr_pvalue', 'exit_losses',
+           'path_risks', 'fixed_sequence', 'fixed_sequence_test', 'selective_risk_path', 'model_fingerprint',
+           'CalibratedExit', 'calibrate_exits', 'routed_risk']
 
 # %% ../nbs/08_calibration.ipynb #1f48a3bd
 _STRATEGIES = ('uniform', 'quantile')
@@ -229,7 +230,9 @@ def train_exit_classifier(hidden: dict,           # {exit layer: (N, dim) hidden
 
 # %% ../nbs/08_calibration.ipynb #f89c02fa
 RISKS = ('disagreement', 'nll')
-BOUNDS = {'disagreement': 'binomial', 'nll': 'hoeffding_bentkus'}
+BOUNDS = {'disagreement': 'binomial', 'nll': 'hoeffding_bentkus'}   # unit 'token': the default bound per risk
+UNITS = ('token', 'sequence')                                          # what calibration treats as i.i.d.
+UNIT_BOUNDS = {'token': ('binomial', 'hoeffding_bentkus'), 'sequence': ('wsr', 'hoeffding_bentkus')}
 
 def _check_unit(x, name):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)) or not 0 < x < 1:
@@ -255,10 +258,34 @@ def risk_pvalue(risk_hat, n: int, epsilon: float, bound: str = 'binomial') -> np
         h = np.where(a > 0, a * np.log(a / epsilon), 0.0) + (1 - a) * np.log((1 - a) / (1 - epsilon))
     return np.minimum(np.exp(-n * h), math.e * binom_cdf(np.ceil(r * n - 1e-9).astype(np.int64), n, epsilon))
 
-def min_calibration_size(epsilon: float, delta: float) -> int:
-    "The fewest calibration tokens for which even a zero observed risk rejects H: risk > `epsilon` at level `delta` ((1 - eps)^n <= delta, both bounds)."
+def min_calibration_size(epsilon: float, delta: float, bound: str | None = None) -> int:
+    "The fewest calibration units (tokens or sequences) for which even a zero observed risk rejects H: risk > `epsilon` at level `delta`: (1 - eps)^n <= delta for 'binomial' and 'hoeffding_bentkus' (and any valid test), searched for 'wsr'."
     epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
-    return math.ceil(math.log(delta) / math.log1p(-epsilon))
+    n = math.ceil(math.log(delta) / math.log1p(-epsilon))
+    if bound in (None, 'binomial', 'hoeffding_bentkus'): return n
+    if bound != 'wsr': raise ValueError(f"bound must be 'binomial', 'hoeffding_bentkus' or 'wsr', got {bound!r}")
+    while wsr_pvalue(np.zeros(n), epsilon, delta) > delta: n += 1   # WSR's bets start small, so it needs a few more
+    return n
+
+# %% ../nbs/08_calibration.ipynb #d23c7a2b
+def wsr_pvalue(losses,          # (n,) or (n, P) losses in [0, 1]: one row per i.i.d. unit (e.g. a sequence's mean loss), in a fixed order
+               epsilon: float,  # H: the mean loss is >= `epsilon`
+               delta: float,    # the level the stakes are tuned for; the p-value is valid at every level
+              ):
+    "p-value(s) of H: mean >= `epsilon` per column: 1 / max_t K_t, the Waudby-Smith & Ramdas betting capital with Bates et al.'s (2021) predictable stakes."
+    epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
+    x = np.asarray(losses, dtype=np.float64)
+    if x.ndim not in (1, 2) or len(x) == 0: raise ValueError(f"losses must be (n,) or (n, P) with n >= 1, got shape {x.shape}")
+    if not np.all((x >= 0) & (x <= 1)): raise ValueError("losses must lie in [0, 1]")
+    X = x.reshape(len(x), -1); n = len(X)
+    t = np.arange(1, n + 1, dtype=np.float64)[:, None]
+    mu = (0.5 + np.cumsum(X, 0)) / (t + 1)                                  # running mean, shrunk towards 1/2
+    var = (0.25 + np.cumsum((X - mu) ** 2, 0)) / (t + 1)                     # running variance
+    var_prev = np.vstack([np.full((1, X.shape[1]), 0.25), var[:-1]])        # sigma^2_{t-1}: known before unit t
+    nu = np.minimum(1.0, np.sqrt(2 * math.log(1 / delta) / (n * var_prev)))  # stakes in [0, 1]: 1 - nu (x - eps) >= eps > 0
+    log_k = np.cumsum(np.log1p(-nu * (X - epsilon)), 0)                      # log K_t
+    p = np.minimum(1.0, np.exp(-log_k.max(0)))
+    return p.reshape(x.shape[1:]) if x.ndim == 2 else float(p[0])
 
 # %% ../nbs/08_calibration.ipynb #379ed0eb
 def exit_losses(stats: dict, exit_layers, num_layers: int, risk: str = 'disagreement', nll_clip: float = 1.0) -> dict:
@@ -280,9 +307,14 @@ def path_risks(scores: dict,      # {exit layer: (N,) oriented scores (higher ex
                losses: dict,      # {exit layer: (N,) loss in [0, 1] if the token leaves there}
                path: dict,        # {exit layer: (P,) oriented thresholds, non-increasing along the path (inf: closed)}
                num_layers: int,
+               groups=None,       # optional (N,) unit index 0..G-1 per token (e.g. its sequence)
               ) -> dict:
-    "Risk, mean layers used and per-exit share of the tokens, for every position of `path`: each (P,) (plus `share` {layer: (P,)})."
+    "Risk, mean layers used and per-exit share of the tokens, for every position of `path`: each (P,) (plus `share` {layer: (P,)}; with `groups`, `group_risk` (G, P): each unit's mean loss)."
     exits = sorted(path); P = len(path[exits[0]]); N = len(scores[exits[0]])
+    if groups is not None:
+        groups = np.asarray(groups, dtype=np.int64); size = np.bincount(groups) if len(groups) == N else None
+        if size is None or groups.min() < 0 or (size == 0).any(): raise ValueError(f"groups must give every one of the {N} tokens a unit 0..G-1, each unit non-empty")
+        G = len(size); grisk = np.zeros(G * (P + 1)); base = groups * (P + 1)
     first = {}
     for l in exits:
         t = np.asarray(path[l], dtype=np.float64)
@@ -297,16 +329,23 @@ def path_risks(scores: dict,      # {exit layer: (N,) oriented scores (higher ex
         d = np.bincount(j, minlength=P + 1)[:P + 1] - np.bincount(stop, minlength=P + 1)[:P + 1]
         share[l] = np.cumsum(d)[:P] / N
         risk += np.bincount(j, weights=losses[l], minlength=P + 1) - np.bincount(stop, weights=losses[l], minlength=P + 1)
+        if groups is not None: grisk += (np.bincount(base + j, weights=losses[l], minlength=G * (P + 1))
+                                         - np.bincount(base + stop, weights=losses[l], minlength=G * (P + 1)))
         layers += (l - num_layers) * d
         blocked = np.minimum(blocked, j)
-    return dict(risk=np.cumsum(risk)[:P] / N, mean_layers=num_layers + np.cumsum(layers)[:P] / N, share=share)
+    out = dict(risk=np.cumsum(risk)[:P] / N, mean_layers=num_layers + np.cumsum(layers)[:P] / N, share=share)
+    if groups is not None: out['group_risk'] = np.clip(np.cumsum(grisk.reshape(G, P + 1), 1)[:, :P] / size[:, None], 0., 1.)
+    return out
+
+def fixed_sequence(pvalues, delta: float) -> int:
+    "Fixed-sequence testing of p-values ordered most to least conservative: the last position rejected at `delta` before the first that is not (-1: none)."
+    fail = np.nonzero(np.asarray(pvalues) > _check_unit(delta, 'delta'))[0]
+    return (int(fail[0]) if len(fail) else len(pvalues)) - 1
 
 def fixed_sequence_test(risk_hat, n: int, epsilon: float, delta: float, bound: str = 'binomial') -> int:
     "Learn-then-Test fixed-sequence testing along a path ordered most to least conservative: the last position whose H: risk > `epsilon` is rejected at `delta` before the first that is not (-1: none)."
     epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
-    p = risk_pvalue(risk_hat, n, epsilon, bound)
-    fail = np.nonzero(p > delta)[0]
-    return (int(fail[0]) if len(fail) else len(p)) - 1
+    return fixed_sequence(risk_pvalue(risk_hat, n, epsilon, bound), delta)
 
 # %% ../nbs/08_calibration.ipynb #202a023b
 def selective_risk_path(scores: dict,   # {exit layer: (N,) oriented scores on the *path* split (not the calibration split)}
@@ -343,8 +382,8 @@ class CalibratedExit:
     epsilon: float                 # risk tolerance
     delta: float                   # allowed probability that the risk exceeds epsilon
     risk: str                      # 'disagreement' or 'nll'
-    bound: str                     # 'binomial' or 'hoeffding_bentkus'
-    n_cal: int                     # calibration tokens
+    bound: str                     # 'binomial', 'hoeffding_bentkus' or 'wsr'
+    n_cal: int                     # calibration tokens (unit 'sequence': n_cal // seq_len sequences)
     cal_risk: float                # the chosen thresholds' risk on the calibration tokens
     cal_mean_layers: float         # their mean layers used there
     num_layers: int                # L of the model
@@ -352,6 +391,8 @@ class CalibratedExit:
     nll_clip: float = 1.0          # risk 'nll': the clip c in nats
     path_index: int = -1           # the chosen position on the path (-1: every exit closed)
     classifier: dict | None = None # criterion 'learned': `ExitClassifier.to_dict()`
+    unit: str = 'token'            # what the bound treats as i.i.d.: 'token' or 'sequence'
+    seq_len: int | None = None     # unit 'sequence': tokens per sequence
 
     def check_model(self, model):
         "`model`, if these thresholds were calibrated for it; else a one-line `ValueError`."
@@ -389,8 +430,11 @@ def calibrate_exits(cal_stats: dict,          # {layer: token stats} of the cali
                     model=None,               # the model, for its fingerprint
                     classifier=None,          # criterion 'learned': the `ExitClassifier` whose scores the stats hold
                     levels=None,              # see `selective_risk_path`
+                    unit: str = 'token',      # the i.i.d. unit: 'token', or 'sequence' (each run of `seq_len` tokens scored by its mean loss)
+                    seq_len: int | None = None, # unit 'sequence': tokens per sequence; the stats hold whole sequences, in order
+                    bound: str | None = None, # None: 'binomial' (disagreement) or 'hoeffding_bentkus' (nll) per token, 'wsr' per sequence
                    ) -> CalibratedExit:
-    "Per-exit thresholds with Pr(risk <= `epsilon`) >= 1 - `delta` over the calibration draw (Learn then Test, fixed-sequence testing)."
+    "Per-exit thresholds with Pr(risk <= `epsilon`) >= 1 - `delta` over the calibration draw (Learn then Test, fixed-sequence testing), tokens or sequences i.i.d."
     _check_criterion(criterion)
     epsilon, delta = _check_unit(epsilon, 'epsilon'), _check_unit(delta, 'delta')
     if risk not in RISKS: raise ValueError(f"risk must be one of {RISKS}, got {risk!r}")
@@ -398,21 +442,37 @@ def calibrate_exits(cal_stats: dict,          # {layer: token stats} of the cali
     exit_layers = tuple(sorted(int(l) for l in exit_layers))
     if not exit_layers or exit_layers[0] < 1 or exit_layers[-1] >= num_layers:
         raise ValueError(f"exit_layers must be layers 1..{num_layers - 1}, got {list(exit_layers)}")
+    if unit not in UNITS: raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    bound = bound or (BOUNDS[risk] if unit == 'token' else 'wsr')
+    if bound not in UNIT_BOUNDS[unit] or (bound == 'binomial' and risk != 'disagreement'):
+        raise ValueError(f"bound {bound!r} does not apply to unit={unit!r}, risk={risk!r}; one of {UNIT_BOUNDS[unit]} ('binomial' only for disagreement)")
     n = len(cal_stats[num_layers]['pred'])
-    need = min_calibration_size(epsilon, delta)
-    if n < need: raise ValueError(f"calibration set too small: {n} tokens for epsilon={epsilon}, delta={delta}; need at least {need}")
-    bound = BOUNDS[risk]
+    if unit == 'sequence':
+        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
+            raise ValueError(f"unit='sequence' needs seq_len, a positive integer (tokens per sequence), got {seq_len!r}")
+        if n % seq_len: raise ValueError(f"{n} calibration tokens are not whole sequences of seq_len={seq_len}")
+        units, what = n // seq_len, f"sequences of {seq_len} tokens"
+    else:
+        if seq_len is not None: raise ValueError(f"seq_len applies to unit='sequence' only, got seq_len={seq_len!r} with unit='token'")
+        units, what = n, 'tokens'
+    need = min_calibration_size(epsilon, delta, bound)
+    if units < need: raise ValueError(f"calibration set too small: {units} {what} for epsilon={epsilon}, delta={delta}; need at least {need} {unit}s")
     path = selective_risk_path({l: oriented_score(path_stats[l], criterion) for l in exit_layers},
                                exit_losses(path_stats, exit_layers, num_layers, risk, nll_clip), levels)
     pr = path_risks({l: oriented_score(cal_stats[l], criterion) for l in exit_layers},
-                    exit_losses(cal_stats, exit_layers, num_layers, risk, nll_clip), path, num_layers)
-    j = fixed_sequence_test(pr['risk'], n, epsilon, delta, bound)
+                    exit_losses(cal_stats, exit_layers, num_layers, risk, nll_clip), path, num_layers,
+                    groups=np.arange(n) // seq_len if unit == 'sequence' else None)
+    if unit == 'token': p = risk_pvalue(pr['risk'], n, epsilon, bound)
+    elif bound == 'wsr': p = wsr_pvalue(pr['group_risk'], epsilon, delta)    # (S, P): sequences in the order given
+    else: p = risk_pvalue(pr['group_risk'].mean(0), units, epsilon, bound)    # HB on the S sequence means
+    j = fixed_sequence(p, delta)
     def unorient(t): return None if not np.isfinite(t) else float(-t if criterion == 'entropy' else t)
     thr = tuple(unorient(path[l][j]) if j >= 0 else None for l in exit_layers)
     return CalibratedExit(criterion, exit_layers, thr, epsilon, delta, risk, bound, n,
                           float(pr['risk'][j]) if j >= 0 else 0.0, float(pr['mean_layers'][j]) if j >= 0 else float(num_layers),
                           num_layers, model_fingerprint(model) if model is not None else '', nll_clip, j,
-                          classifier.to_dict() if (criterion == 'learned' and classifier is not None) else None)
+                          classifier.to_dict() if (criterion == 'learned' and classifier is not None) else None,
+                          unit, int(seq_len) if unit == 'sequence' else None)
 
 def routed_risk(stats: dict, calibrated: CalibratedExit) -> dict:
     "Realized `risk`, `mean_layers` and per-exit `share` of `calibrated`'s thresholds on token `stats` (e.g. a test split)."
