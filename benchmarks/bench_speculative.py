@@ -29,11 +29,11 @@ ap.add_argument('--threads', type=int, nargs='+', default=[1, 2], help='torch th
 ap.add_argument('--wiki-prompts', type=int, default=20, help='WikiText-2 test prompts (default 20)')
 ap.add_argument('--prompt-len', type=int, default=64, help='tokens per WikiText-2 prompt (default 64)')
 ap.add_argument('--new-tokens', type=int, default=128)
-ap.add_argument('--tune-prompts', type=int, default=4, help='WikiText-2 validation prompts that choose each policy')
+ap.add_argument('--tune-prompts', type=int, default=3, help='WikiText-2 validation prompts that choose each policy (default 3)')
 ap.add_argument('--tune-tokens', type=int, default=64)
-ap.add_argument('--ks', type=int, nargs='+', default=[2, 4, 6], help='the most drafts per round to try')
-ap.add_argument('--stops', type=float, nargs='+', default=[0.0, 0.4, 0.7], help='confidence stops to try (0: none)')
-ap.add_argument('--ablation-prompts', type=int, default=10, help='prompts for the ablation rows (1 thread)')
+ap.add_argument('--ks', type=int, nargs='+', default=[1, 2, 3, 4], help='the most drafts per round to try')
+ap.add_argument('--stops', type=float, nargs='+', default=[0.0, 0.5], help='confidence stops to try (0: none)')
+ap.add_argument('--ablation-prompts', type=int, default=6, help='prompts for the ablation rows (1 thread)')
 ap.add_argument('--hf-exit', type=int, default=4, help="transformers' assistant_early_exit layer (default 4)")
 ap.add_argument('--hf-k', type=int, default=4, help="its drafted tokens per round (default 4)")
 ap.add_argument('--lookup', type=int, default=10, help='prompt_lookup_num_tokens (default 10)')
@@ -169,8 +169,8 @@ def table(rows, hf=True):
         lines.append(f"| {r['name']} | {r['tokens_per_s']:.1f} | {fmt(r, 'speedup')} | " + (f"{fmt(r, 'speedup_hf')} | " if hf else '')
                      + f"{acc} | {tpr} | {100 * r['exact_match']:.0f}% |")
     return '\n'.join(lines)
-md = [f"# SmolLM2-135M decoding speed on CPU\n", f"`python benchmarks/bench_speculative.py --drafters {' '.join(a.drafters)}`"
-      + (' --quick' if a.quick else '') + f" ({results['seconds'] / 60:.0f} min). float32, batch 1, greedy, {a.new_tokens} new tokens, "
+md = [f"# SmolLM2-135M decoding speed on CPU\n", f"`python benchmarks/bench_speculative.py {' '.join(sys.argv[1:])}`"
+      + f" ({results['seconds'] / 60:.0f} min). float32, batch 1, greedy, {a.new_tokens} new tokens, "
       f"{len(prompts)} prompts; speed-ups: median [min, max] over prompts of same-prompt ratios.\n"]
 for th, rows in results['main'].items(): md += [f"## {th} thread(s)\n", table(rows), '']
 md += [f"## Ablation of {best_name} (1 thread, first {len(abl_prompts)} prompts)\n", table(results['ablation'], hf=False), '']

@@ -18,9 +18,9 @@ from .runs import load_checkpoint, check_writable, read_json_checked, RunLock, s
 # %% auto #0
 __all__ = ['DESIGNS', 'DRAFTER_FORMAT', 'token_counts', 'shortlist_ids', 'coverage', 'ShortlistHead', 'DraftConfig',
            'model_fingerprint', 'weights_checksum', 'Drafter', 'generate_drafted', 'with_policy', 'tune_policy',
-           'save_drafter', 'load_drafter', 'cache_teacher', 'load_teacher', 'sample_corpus', 'topk_kl', 'train_drafter',
-           'draft_agreement', 'smollm2_model', 'smollm2_wikitext', 'DraftTrainSpec', 'default_cache_dir', 'draft_data',
-           'draft_train']
+           'tokens_per_round', 'acceptance_for', 'save_drafter', 'load_drafter', 'cache_teacher', 'load_teacher',
+           'sample_corpus', 'topk_kl', 'train_drafter', 'draft_agreement', 'smollm2_model', 'smollm2_wikitext',
+           'DraftTrainSpec', 'default_cache_dir', 'draft_data', 'draft_train']
 
 # %% ../nbs/09b_drafters.ipynb #4e7d2065
 def token_counts(ids: torch.Tensor,       # token ids of a reference corpus, any shape
@@ -320,6 +320,20 @@ def tune_policy(model, drafter: Drafter,
         r['acceptance'] = r['accepted'] / max(r['drafted'], 1)
         r['tokens_per_round'] = len(prompts) * (new_tokens - 1) / max(r['rounds'], 1)
     return sorted(rows.values(), key=lambda r: r['seconds'])
+
+
+# %% ../nbs/09b_drafters.ipynb #2f3163e1
+def tokens_per_round(acceptance: float, k: int) -> float:
+    "Expected tokens a verification round emits with `k` drafts, each accepted with probability `acceptance` given the previous were: (1 - a^(k+1)) / (1 - a)."
+    a = acceptance
+    return k + 1.0 if a >= 1 else (1 - a ** (k + 1)) / (1 - a)
+
+def acceptance_for(tokens: float, k: int) -> float:
+    "The per-draft acceptance at which `k` drafts give `tokens` per round (nan above k + 1, the most a round can give)."
+    if not 1 <= tokens <= k + 1: return float('nan')
+    lo, hi = 0.0, 1.0
+    for _ in range(60): lo, hi = ((lo + hi) / 2, hi) if tokens_per_round((lo + hi) / 2, k) < tokens else (lo, (lo + hi) / 2)
+    return (lo + hi) / 2
 
 
 # %% ../nbs/09b_drafters.ipynb #775ad533

@@ -13,12 +13,13 @@ from .results import load_runs, mean_ci, paired_diff, assess_claims, fmt_p
 
 
 # %% auto #0
-__all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'CLAIM_FIELDS', 'ORDER', 'PUBLISHED_PARAMS', 'REFERENCE_ORDER', 'DECIMAL', 'num',
-           'pct', 'ci', 'pval', 'source_status', 'fair_converged', 'describe_protocol', 'claim_spec', 'claims_current',
-           'claim_cells', 'claims_table', 'claims_side', 'recipe_spec', 'recipe_table', 'paired_rows', 'run_extras',
-           'with_extras', 'paired_abs', 'calibration_numbers', 'compute_numbers', 'sweep_at', 'generation_numbers',
-           'smollm2_numbers', 'original_code_numbers', 'setting_facts', 'build_numbers', 'write_numbers', 'strings_of',
-           'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
+__all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'CLAIM_FIELDS', 'ORDER', 'CAL_MODELS', 'PUBLISHED_PARAMS', 'REFERENCE_ORDER',
+           'DECIMAL', 'num', 'pct', 'ci', 'pval', 'source_status', 'fair_converged', 'describe_protocol', 'claim_spec',
+           'claims_current', 'claim_cells', 'claims_table', 'claims_side', 'recipe_spec', 'recipe_table', 'paired_rows',
+           'run_extras', 'with_extras', 'paired_abs', 'calibration_numbers', 'compute_numbers', 'sweep_at',
+           'generation_numbers', 'smollm2_numbers', 'calibrated_numbers', 'selfspec_numbers', 'original_code_numbers',
+           'setting_facts', 'build_numbers', 'write_numbers', 'strings_of', 'untraced_numbers', 'paper_text',
+           'build_timestamp', 'compile_paper', 'main']
 
 # %% ../nbs/30_paper.ipynb #d0883ebb
 MINUS = '\u2212'   # typographic minus: "−3.0", not a hyphen
@@ -343,6 +344,98 @@ def smollm2_numbers(runs: dict) -> dict:
              measured=asym[0].get('decode_measured', ''))
     return dict(v=v, table=table, models={r['model']: r for r in table})
 
+# %% ../nbs/30_paper.ipynb #4fe24e1d
+CAL_MODELS = {'gen8L': '8-layer BPE', 'paper3L': 'paper-3L'}
+
+def calibrated_numbers(s: dict) -> dict:
+    "Calibrated early-exit values from `calibrated_thresholds/summary.json` `s`: a table (token disagreement) and named values."
+    M, U = s['models'], s['by_unit']['models']
+    table = []
+    for m, mm in M.items():
+        best = mm['best_criterion_by_auroc']['criterion']
+        for r in mm['rows']:
+            if r['risk'] == 'disagreement' and r['criterion'] in ('confidence', best):
+                table.append(dict(model=CAL_MODELS.get(m, m), criterion=r['criterion'], eps=pct(r['epsilon'], 0),
+                                  thresholds=', '.join(num(t, 2) for t in r['thresholds']), test_risk=pct(r['test_risk'], 2),
+                                  splits=pct(r['split_within'], 0), layers=num(r['test_mean_layers'], 2), b1=_x(r['speedup_b1']),
+                                  b8=_x(r['speedup_b8_row']), b8all=_x(r['speedup_b8_all'])))
+    def row(m, crit, eps, risk='disagreement'):
+        return next(r for r in M[m]['rows'] if r['risk'] == risk and r['criterion'] == crit and r['epsilon'] == eps)
+    def auc(m, crit): return [v for k, v in M[m]['auroc'].items() if k.endswith(' ' + crit)]
+    def rng(vals, f=lambda x: num(x, 2)): return f"{f(min(vals))}–{f(max(vals))}"
+    def units(u, key): return sum(U[m]['units'][u][key] for m in U)
+    dis8 = [r for r in M['gen8L']['rows'] if r['risk'] == 'disagreement']
+    r5 = row('gen8L', 'confidence', 0.05)
+    big = max(M, key=lambda m: U[m]['num_layers'])
+    v = dict(delta=_w(s['delta']), splits=str(s['by_unit']['splits']), tokens=f"{M['gen8L']['fixed_095']['disagreement']['tokens']:,}",
+             cells=str(units('token', 'cells')), token_reach=str(units('token', 'cells_reaching')),
+             token_min=pct(min(U[m]['units']['token']['min_split_within'] for m in U), 0),
+             wsr_reach=str(units('sequence', 'cells_reaching')), hb_reach=str(units('sequence_hoeffding_bentkus', 'cells_reaching')),
+             wsr_infeasible=str(sum(len(U[m]['units']['sequence']['infeasible_cells']) for m in U)),
+             seq_len=str(U['gen8L']['seq_len']), cal_seqs=str(U['gen8L']['cal_sequences']),
+             wsr_extra=num(U[big]['units']['sequence']['mean_extra_layers_vs_token'], 2),
+             hb_extra=num(U[big]['units']['sequence_hoeffding_bentkus']['mean_extra_layers_vs_token'], 2),
+             design_effect=num(U['gen8L']['design_effect']['median'], 2),
+             pool_reach=str(units('token', 'cells_reaching_pool')),
+             auroc_best8=f"{M['gen8L']['best_criterion_by_auroc']['criterion']} {num(M['gen8L']['best_criterion_by_auroc']['auroc'], 2)}",
+             auroc_best3=f"{M['paper3L']['best_criterion_by_auroc']['criterion']} {num(M['paper3L']['best_criterion_by_auroc']['auroc'], 2)}",
+             auroc_conf=rng(auc('gen8L', 'confidence') + auc('paper3L', 'confidence')),
+             auroc_state=rng(auc('gen8L', 'state') + auc('paper3L', 'state')),
+             auroc_learned=rng(auc('gen8L', 'learned') + auc('paper3L', 'learned')),
+             fixed_layers=num(M['gen8L']['fixed_095']['disagreement']['mean_layers'], 2),
+             t5=', '.join(num(t, 2) for t in r5['thresholds']), layers5=num(r5['test_mean_layers'], 2), risk5=pct(r5['test_risk'], 1),
+             b1_5=_x(r5['speedup_b1']), b1_range=rng([r['speedup_b1'] for r in dis8], _x),
+             b8_range=rng([r['speedup_b8_row'] for r in dis8], _x), b8all_range=rng([r['speedup_b8_all'] for r in dis8], _x),
+             b8_3l=rng([r['speedup_b8_row'] for r in M['paper3L']['rows'] if r['risk'] == 'disagreement'], _x))
+    return dict(v=v, table=table)
+
+
+# %% ../nbs/30_paper.ipynb #b2f6904f
+def selfspec_numbers(b: dict, runs: dict) -> dict:
+    "SmolLM2 self-speculative decoding values from `smollm2_speculative/bench.json` `b` and the drafters' run JSONs `runs` (name -> JSON)."
+    def rng(r, k='speedup'): return f"{_x(r[k])} [{_x(r[k + '_min'])}, {_x(r[k + '_max'])}]"
+    main = {th: {r['name']: r for r in rows} for th, rows in b['main'].items()}
+    one = main['1']
+    ours = [r for n, r in one.items() if n.startswith('ours self-spec')]
+    best = max(ours, key=lambda r: r['speedup'])
+    peer = lambda word: next(r for n, r in one.items() if n.startswith('transformers') and word in n)
+    table = [dict(config=n.replace('ours self-spec ', 'ours, drafter ').replace('transformers ', 'transformers, '),
+                  tps=f"{r['tokens_per_s']:.1f}", vs_full=rng(r), vs_hf=rng(r, 'speedup_hf'),
+                  acceptance=num(r['acceptance'], 2) if 'acceptance' in r else '–',
+                  per_round=num(r['tokens_per_round'], 2) if 'tokens_per_round' in r else '–',
+                  identical=pct(r['exact_match'], 0)) for n, r in one.items()]
+    train = [dict(drafter=n, design=r['spec']['design'], E=str(r['spec']['draft_layers']), params=f"{r['trainable_params'] / 1e6:.1f}M",
+                  before=num(r['agreement_before'], 3), after=num(r['agreement_after'], 3), tokens=f"{r['tokens_seen']:,}",
+                  minutes=num(r['seconds']['train'] / 60, 0)) for n, r in runs.items()]
+    abl = {r['name'].strip(): r for r in b['ablation']}
+    r0 = next(iter(runs.values()))
+    identical = all(r['exact_match'] == 1 for rows in main.values() for n, r in rows.items() if n.startswith('ours')) and \
+                all(r['exact_match'] == 1 for r in b['ablation'] if not r['name'].startswith('transformers'))
+    best2 = main.get('2', {}).get(best['name'])
+    from ease.drafters import acceptance_for
+    sp_, k = best['seconds_by_part'], b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['num_draft']
+    ntok = (b['prompts']['wikitext_test'] + b['prompts']['instructions']) * (b['new_tokens'] - 1)
+    full_tok = (one['ours full']['seconds'] - sp_['prefill']) / ntok            # full decoding per token, its prefill taken as the drafter's
+    need = 1.5 * (sum(sp_.values()) - sp_['prefill']) / best['rounds'] / full_tok   # tokens per round 1.5x would need
+    v = dict(prompts=str(b['prompts']['wikitext_test'] + b['prompts']['instructions']), wiki=str(b['prompts']['wikitext_test']),
+             instr=str(b['prompts']['instructions']), new_tokens=str(b['new_tokens']), best=best['name'].replace('ours self-spec ', ''),
+             best_x=rng(best), best_hf=rng(best, 'speedup_hf'), best_acc=num(best['acceptance'], 2), best_tpr=num(best['tokens_per_round'], 2),
+             best_k=str(b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['num_draft']),
+             best_stop=_w(b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['threshold']),
+             best2_x=rng(best2) if best2 else 'not measured', need_tpr=num(need, 2), need_acc=num(acceptance_for(need, k), 2), full_tps=f"{one['ours full']['tokens_per_s']:.1f}",
+             hf_tps=f"{one['transformers greedy']['tokens_per_s']:.1f}", lookup=rng(peer('lookup')), aee=rng(peer('assistant_early_exit')),
+             lookup_instr=pct(peer('lookup')['exact_match_by_kind'].get('instruction', float('nan')), 0),
+             identical=str(identical).lower(), target=('met' if best['speedup'] >= 1.5 and best['speedup_hf'] >= 1.5 else 'not met'),
+             teacher_tokens=f"{r0['teacher_tokens']:,}", cache_min=num(max(r['seconds']['teacher_cache'] for r in runs.values()) / 60, 0),
+             agree_range=f"{num(min(r['agreement_after'] for r in runs.values()), 2)}–{num(max(r['agreement_after'] for r in runs.values()), 2)}",
+             agree_before=f"{num(min(r['agreement_before'] for r in runs.values()), 2)}–{num(max(r['agreement_before'] for r in runs.values()), 2)}",
+             abl_best=_x(abl[best['name']]['speedup']) if best['name'] in abl else 'n/a',
+             **{f"abl_{k}": next((_x(r['speedup']) for n, r in abl.items() if n.startswith(w)), 'n/a')
+                for k, w in (('shortlist', 'without the shortlist'), ('stop', 'without the confidence stop'), ('k2', 'with a fixed k=2'),
+                             ('reuse', 'without reusing'), ('untrained', 'without training'))})
+    return dict(v=v, table=table, train=train)
+
+
 # %% ../nbs/30_paper.ipynb #9356f37f
 PUBLISHED_PARAMS = 200_832   # the original study's parameter count for its 3-layer model (its results table; docs/EASE.md)
 def _read(p: Path): return json.loads(Path(p).read_text())
@@ -468,6 +561,11 @@ def build_numbers(root: str | Path) -> dict:
                             for r in N['compute']['ease']]
     N['generation'] = generation_numbers(_read(root/'benchmarks'/'generation.json'))
     N['smollm2'] = smollm2_numbers({p.stem: _read(p) for p in sorted((root/'smollm2').glob('*.json'))})
+    cal = root/PENDING['calibrated_thresholds']['path']/'summary.json'
+    if cal.exists(): N['calibrated'] = calibrated_numbers(_read(cal))
+    sp = root/PENDING['smollm2_selfspec']['path']
+    if (sp/'bench.json').exists():
+        N['selfspec'] = selfspec_numbers(_read(sp/'bench.json'), {p.parent.name: _read(p) for p in sorted(sp.glob('drafters/*/run.json'))})
     # named in-text values
     s = lambda df, n: mean_ci(df[df.name == n].ppl)
     sd = s(orig, 'standard_llm'); dd = paired_diff(orig, 'discriminative_decreasing', 'standard_llm')
