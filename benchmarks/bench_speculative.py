@@ -51,6 +51,7 @@ transformers.utils.logging.set_verbosity_error()
 hf, tok = load_smollm2()
 model = from_hf_llama(hf, exit_layers=(1,), routing_threshold=0.0, max_seq_len=2048).eval()
 L = model.num_layers
+hf.generation_config.eos_token_id = None   # a config passed to generate falls back to the model's default for unset fields
 gc = copy.deepcopy(hf.generation_config)
 gc.update(do_sample=False, max_new_tokens=a.new_tokens, min_new_tokens=None, eos_token_id=None)   # never stop early: 128 tokens, as ours
 
@@ -126,7 +127,9 @@ def summarize(R, plist, base='ours full', hf_base='transformers greedy'):
         secs = r['seconds']
         ratio = lambda b: sorted(bs / s for bs, s in zip(R[b]['seconds'], secs))
         sp = ratio(base)
-        row = dict(name=n, tokens_per_s=len(plist) * a.new_tokens / sum(secs), seconds=sum(secs),
+        lengths = [o.shape[1] for o in r['out']]
+        row = dict(name=n, tokens_per_s=sum(lengths) / sum(secs), seconds=sum(secs), seconds_per_prompt=secs,
+                   short_outputs=sum(x < a.new_tokens for x in lengths),
                    speedup=statistics.median(sp), speedup_min=sp[0], speedup_max=sp[-1],
                    exact_match=sum(torch.equal(o, rr) for o, rr in zip(r['out'], ref)) / len(ref))
         if hf_base in R:
@@ -176,6 +179,8 @@ for th, rows in results['main'].items(): md += [f"## {th} thread(s)\n", table(ro
 md += [f"## Ablation of {best_name} (1 thread, first {len(abl_prompts)} prompts)\n", table(results['ablation'], hf=False), '']
 (out / ('bench_quick.md' if a.quick else 'bench.md')).write_text('\n'.join(md))
 print('\n'.join(md))
+short = [r['name'] for rows in [*results['main'].values(), results['ablation']] for r in rows if r['short_outputs']]
+if short: print(f"stopped before {a.new_tokens} tokens on some prompts (their ratios are not comparable): {short}", file=sys.stderr)
 bad = [r['name'] for rows in [*results['main'].values(), results['ablation']] for r in rows
        if r['name'].startswith(('ours', '  ')) and r['exact_match'] < 1]
 if bad: print(f"NOT IDENTICAL to full decoding: {bad}", file=sys.stderr); sys.exit(1)

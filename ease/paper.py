@@ -347,8 +347,8 @@ def smollm2_numbers(runs: dict) -> dict:
 # %% ../nbs/30_paper.ipynb #4fe24e1d
 CAL_MODELS = {'gen8L': '8-layer BPE', 'paper3L': 'paper-3L'}
 
-def calibrated_numbers(s: dict) -> dict:
-    "Calibrated early-exit values from `calibrated_thresholds/summary.json` `s`: a table (token disagreement) and named values."
+def calibrated_numbers(s: dict, smollm2: dict | None = None) -> dict:
+    "Calibrated early-exit values from `calibrated_thresholds/summary.json` `s` (and `smollm2_adapter_exit.json`): a table (token disagreement) and named values."
     M, U = s['models'], s['by_unit']['models']
     table = []
     for m, mm in M.items():
@@ -387,6 +387,14 @@ def calibrated_numbers(s: dict) -> dict:
              b1_5=_x(r5['speedup_b1']), b1_range=rng([r['speedup_b1'] for r in dis8], _x),
              b8_range=rng([r['speedup_b8_row'] for r in dis8], _x), b8all_range=rng([r['speedup_b8_all'] for r in dis8], _x),
              b8_3l=rng([r['speedup_b8_row'] for r in M['paper3L']['rows'] if r['risk'] == 'disagreement'], _x))
+    if smollm2:   # SmolLM2-135M with its draft adapters as exits
+        cl = smollm2['cells']
+        def reach(u): ok = [c for c in cl if c['unit'] == u and c['within'] is not None]; return f"{sum(c['within'] >= 1 - smollm2['delta'] for c in ok)} of {len(ok)}"
+        t5 = min((c for c in cl if c['unit'] == 'token' and c['epsilon'] == 0.05), key=lambda c: c['compute_blocks'])
+        v.update(sm_agree=', '.join(num(a, 2) for a in smollm2['agreement'].values()), sm_token_reach=reach('token'), sm_seq_reach=reach('sequence'),
+                 sm_exit5=pct(sum(t5['share'].values()), 0), sm_layers5=num(t5['mean_layers'], 1), sm_compute5=num(t5['compute_blocks'], 1),
+                 sm_full=num(smollm2['full_blocks'], 1), sm_head=num(smollm2['head_blocks'], 1), sm_x5=_x(smollm2['full_blocks'] / t5['compute_blocks']),
+                 sm_seqs=str(smollm2['seqs']), sm_infeasible=str(sum(c['within'] is None for c in cl)))
     return dict(v=v, table=table)
 
 
@@ -412,8 +420,7 @@ def selfspec_numbers(b: dict, runs: dict) -> dict:
     identical = all(r['exact_match'] == 1 for rows in main.values() for n, r in rows.items() if n.startswith('ours')) and \
                 all(r['exact_match'] == 1 for r in b['ablation'] if not r['name'].startswith('transformers'))
     best2 = main.get('2', {}).get(best['name'])
-    from ease.drafters import acceptance_for
-    sp_, k = best['seconds_by_part'], b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['num_draft']
+    sp_ = best['seconds_by_part']
     ntok = (b['prompts']['wikitext_test'] + b['prompts']['instructions']) * (b['new_tokens'] - 1)
     full_tok = (one['ours full']['seconds'] - sp_['prefill']) / ntok            # full decoding per token, its prefill taken as the drafter's
     need = 1.5 * (sum(sp_.values()) - sp_['prefill']) / best['rounds'] / full_tok   # tokens per round 1.5x would need
@@ -422,7 +429,7 @@ def selfspec_numbers(b: dict, runs: dict) -> dict:
              best_x=rng(best), best_hf=rng(best, 'speedup_hf'), best_acc=num(best['acceptance'], 2), best_tpr=num(best['tokens_per_round'], 2),
              best_k=str(b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['num_draft']),
              best_stop=_w(b['drafters'][best['name'].replace('ours self-spec ', '')]['config']['threshold']),
-             best2_x=rng(best2) if best2 else 'not measured', need_tpr=num(need, 2), need_acc=num(acceptance_for(need, k), 2), full_tps=f"{one['ours full']['tokens_per_s']:.1f}",
+             best2_x=rng(best2) if best2 else 'not measured', need_tpr=num(need, 2), full_tps=f"{one['ours full']['tokens_per_s']:.1f}",
              hf_tps=f"{one['transformers greedy']['tokens_per_s']:.1f}", lookup=rng(peer('lookup')), aee=rng(peer('assistant_early_exit')),
              lookup_instr=pct(peer('lookup')['exact_match_by_kind'].get('instruction', float('nan')), 0),
              identical=str(identical).lower(), target=('met' if best['speedup'] >= 1.5 and best['speedup_hf'] >= 1.5 else 'not met'),
@@ -562,7 +569,7 @@ def build_numbers(root: str | Path) -> dict:
     N['generation'] = generation_numbers(_read(root/'benchmarks'/'generation.json'))
     N['smollm2'] = smollm2_numbers({p.stem: _read(p) for p in sorted((root/'smollm2').glob('*.json'))})
     cal = root/PENDING['calibrated_thresholds']['path']/'summary.json'
-    if cal.exists(): N['calibrated'] = calibrated_numbers(_read(cal))
+    if cal.exists(): N['calibrated'] = calibrated_numbers(_read(cal), _read(cal.parent/'smollm2_adapter_exit.json') if (cal.parent/'smollm2_adapter_exit.json').exists() else None)
     sp = root/PENDING['smollm2_selfspec']['path']
     if (sp/'bench.json').exists():
         N['selfspec'] = selfspec_numbers(_read(sp/'bench.json'), {p.parent.name: _read(p) for p in sorted(sp.glob('drafters/*/run.json'))})
@@ -645,7 +652,9 @@ def untraced_numbers(text: str, numbers: dict) -> list[str]:
 
 def paper_text(text: str) -> str:
     "The parts of the PDF's `text` whose numbers must come from the data: everything but the reference list."
-    i, j = text.find('\nReferences'), text.find('Appendix: all recipes')
+    import re
+    m = re.search(r'[\n\x0c]References\n', text)                      # a line of its own, or the first of a page
+    i, j = (m.start() if m else -1), text.find('Appendix: all recipes')
     return text if i < 0 else text[:i] + (text[j:] if j > i else '')
 
 # %% ../nbs/30_paper.ipynb #e27e7eab
