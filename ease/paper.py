@@ -402,6 +402,7 @@ def calibrated_numbers(s: dict, smollm2: dict | None = None) -> dict:
 def selfspec_numbers(b: dict, runs: dict) -> dict:
     "SmolLM2 self-speculative decoding values from `smollm2_speculative/bench.json` `b` and the drafters' run JSONs `runs` (name -> JSON)."
     def rng(r, k='speedup'): return f"{_x(r[k])} [{_x(r[k + '_min'])}, {_x(r[k + '_max'])}]"
+    def span(xs): lo, hi = num(min(xs), 2), num(max(xs), 2); return lo if lo == hi else f"{lo}–{hi}"
     main = {th: {r['name']: r for r in rows} for th, rows in b['main'].items()}
     one = main['1']
     ours = [r for n, r in one.items() if n.startswith('ours self-spec')]
@@ -434,8 +435,7 @@ def selfspec_numbers(b: dict, runs: dict) -> dict:
              lookup_instr=pct(peer('lookup')['exact_match_by_kind'].get('instruction', float('nan')), 0),
              identical=str(identical).lower(), target=('met' if best['speedup'] >= 1.5 and best['speedup_hf'] >= 1.5 else 'not met'),
              teacher_tokens=f"{r0['teacher_tokens']:,}", cache_min=num(max(r['seconds']['teacher_cache'] for r in runs.values()) / 60, 0),
-             agree_range=f"{num(min(r['agreement_after'] for r in runs.values()), 2)}–{num(max(r['agreement_after'] for r in runs.values()), 2)}",
-             agree_before=f"{num(min(r['agreement_before'] for r in runs.values()), 2)}–{num(max(r['agreement_before'] for r in runs.values()), 2)}",
+             agree_range=span([r['agreement_after'] for r in runs.values()]), agree_before=span([r['agreement_before'] for r in runs.values()]),
              abl_best=_x(abl[best['name']]['speedup']) if best['name'] in abl else 'n/a',
              **{f"abl_{k}": next((_x(r['speedup']) for n, r in abl.items() if n.startswith(w)), 'n/a')
                 for k, w in (('shortlist', 'without the shortlist'), ('stop', 'without the confidence stop'), ('k2', 'with a fixed k=2'),
