@@ -18,11 +18,11 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import numpy as np
 import torch
 from ease.core import setup_threads, atomic_write_json, repo_root
-from ease.data import load_corpus, sequential_batches
+from ease.data import load_corpus
 from ease.models import load_model
 from ease.exits import CRITERIA, ExitPolicy
-from ease.evaluation import collect_token_stats
-from ease.calibration import (CalibratedExit, calibrate_exits, routed_risk, criterion_table, exit_agreement, train_exit_classifier,
+from calibration_data import MODELS, split_stats
+from ease.calibration import (stats_of_sequences, CalibratedExit, calibrate_exits, routed_risk, criterion_table, exit_agreement, train_exit_classifier,
                               model_fingerprint, RISKS)
 from ease.generation import generate
 
@@ -45,19 +45,6 @@ if a.quick: a.fit, a.cal, a.test, a.splits, a.repeats, a.new_tokens = 4096, 8192
 t_start = time.perf_counter()
 setup_threads(1)
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-MODELS = {'gen8L': (repo_root() / 'results' / 'generation_model' / 'model.pt', 'bpe', 256),
-          'paper3L': (repo_root() / 'results' / 'calibrated_thresholds' / 'models' / 'paper3l_asymmetric' / 'model.pt', 'char', 64)}
-
-def numpy_stats(stats):
-    "Token stats as numpy (hidden states kept as torch for the classifier)."
-    return {l: {k: (v if k == 'hidden' else v.numpy()) for k, v in d.items()} for l, d in stats.items()}
-
-def split_stats(corpus_ids, start, n, seq_len, model, layers):
-    "Token stats (every criterion's scores and the exits' hidden states) of `n` tokens of `corpus_ids` from `start`."
-    ids = corpus_ids[start:start + n + 1]
-    batches = list(sequential_batches(ids, seq_len, 16))
-    return numpy_stats(collect_token_stats(model, batches, layers=layers, scores=True, hidden=True))
-
 def add_learned(stats, clf):
     "Add the classifier's scores at its exits; drop the hidden states."
     with torch.no_grad():
@@ -127,8 +114,7 @@ for name in a.models:
     rep = {}
     for s in range(a.splits):
         perm = rng.permutation(n_seq)
-        idx = [np.concatenate([np.arange(q * seq_len, (q + 1) * seq_len) for q in np.sort(part)]) for part in (perm[:n_seq // 2], perm[n_seq // 2:])]
-        c_, t_ = ({l: {k: v[i] for k, v in pool[l].items()} for l in layers} for i in idx)
+        c_, t_ = (stats_of_sequences(pool, part, seq_len) for part in (perm[:n_seq // 2], perm[n_seq // 2:]))
         for risk in RISKS:
             for crit in CRITERIA:
                 for eps in a.epsilons:

@@ -24,11 +24,11 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import numpy as np
 import torch
 from ease.core import setup_threads, atomic_write_json, read_json, repo_root
-from ease.data import load_corpus, sequential_batches
+from ease.data import load_corpus
 from ease.models import load_model
 from ease.exits import CRITERIA, ExitClassifier
-from ease.evaluation import collect_token_stats
-from ease.calibration import (calibrate_exits, routed_risk, exit_agreement, train_exit_classifier, model_fingerprint,
+from calibration_data import MODELS, split_stats
+from ease.calibration import (stats_of_sequences, calibrate_exits, routed_risk, exit_agreement, train_exit_classifier, model_fingerprint,
                               min_calibration_size, oriented_score, exit_losses, RISKS)
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,16 +47,8 @@ if a.quick: a.splits = 3
 t_start = time.perf_counter()
 setup_threads(1)
 out, cache = Path(a.out), Path(a.cache); cache.mkdir(parents=True, exist_ok=True)
-MODELS = {'gen8L': (repo_root() / 'results' / 'generation_model' / 'model.pt', 'bpe', 256),
-          'paper3L': (repo_root() / 'results' / 'calibrated_thresholds' / 'models' / 'paper3l_asymmetric' / 'model.pt', 'char', 64)}
 CONFIGS = [('token', None), ('sequence', 'wsr'), ('sequence', 'hoeffding_bentkus')]   # (unit, bound; None: the risk's default)
 KEYS = ('pred', 'nll', 'conf', 'entropy', 'margin', 'state', 'learned')
-
-def split_stats(corpus_ids, start, n, seq_len, model, layers):
-    "Token stats of `n` tokens of `corpus_ids` from `start`, as bench_calibrated_exit.py computes them."
-    batches = list(sequential_batches(corpus_ids[start:start + n + 1], seq_len, 16))
-    st = collect_token_stats(model, batches, layers=layers, scores=True, hidden=True)
-    return {l: {k: (v if k == 'hidden' else v.numpy()) for k, v in d.items()} for l, d in st.items()}
 
 def token_stats_cached(name, model, level, seq_len, layers, exits, L):
     "({split: {layer: {key: (N,) array}}} for fit, cal and test with the learned classifier's scores, the classifier, cached?); from the cache if its key matches."
@@ -148,8 +140,7 @@ for name in a.models:
     t1 = time.perf_counter()
     for s in range(a.splits):
         perm = rng.permutation(n_seq)
-        idx = [np.concatenate([np.arange(q * seq_len, (q + 1) * seq_len) for q in np.sort(part)]) for part in (perm[:n_seq // 2], perm[n_seq // 2:])]
-        c_, t_ = ({l: {k: v[i] for k, v in pool[l].items()} for l in layers} for i in idx)
+        c_, t_ = (stats_of_sequences(pool, part, seq_len) for part in (perm[:n_seq // 2], perm[n_seq // 2:]))
         for risk in RISKS:
             for crit in CRITERIA:
                 for eps in a.epsilons:
@@ -159,7 +150,7 @@ for name in a.models:
                             (*route(t_, ce, L), ce is not None, ce is not None and ce.path_index < 0, route(pool, ce, L)[0]))
         # control: the same token-unit calibration on a split by *token* (independent halves by construction of the split)
         tperm = trng.permutation(len(pool[L]['pred']))
-        c_, t_ = ({l: {k: v[np.sort(i)] for k, v in pool[l].items()} for l in layers} for i in (tperm[:len(tperm) // 2], tperm[len(tperm) // 2:]))
+        c_, t_ = (stats_of_sequences(pool, part, 1) for part in (tperm[:len(tperm) // 2], tperm[len(tperm) // 2:]))
         for risk in RISKS:
             for crit in CRITERIA:
                 for eps in a.epsilons:

@@ -21,7 +21,7 @@ __all__ = ['RISKS', 'BOUNDS', 'UNITS', 'UNIT_BOUNDS', 'CalibrationBins', 'calibr
            'exit_calibration_table', 'linear_cka', 'cka_matrix', 'oriented_score', 'criterion_table', 'exit_agreement',
            'train_exit_classifier', 'binom_cdf', 'risk_pvalue', 'min_calibration_size', 'wsr_pvalue', 'exit_losses',
            'path_risks', 'fixed_sequence', 'fixed_sequence_test', 'selective_risk_path', 'model_fingerprint',
-           'CalibratedExit', 'calibrate_exits', 'routed_risk']
+           'CalibratedExit', 'calibrate_exits', 'routed_risk', 'stats_of_sequences']
 
 # %% ../nbs/08_calibration.ipynb #1f48a3bd
 _STRATEGIES = ('uniform', 'quantile')
@@ -482,3 +482,15 @@ def routed_risk(stats: dict, calibrated: CalibratedExit) -> dict:
                     exit_losses(stats, c.exit_layers, c.num_layers, c.risk, c.nll_clip), path, c.num_layers)
     return dict(risk=float(pr['risk'][0]), mean_layers=float(pr['mean_layers'][0]), share={l: float(v[0]) for l, v in pr['share'].items()},
                 tokens=len(stats[c.num_layers]['pred']))
+
+# %% ../nbs/08_calibration.ipynb #ad605c9d
+def stats_of_sequences(stats: dict,   # {layer: {key: (N,) per-token values}}, N a whole number of sequences, in order
+                       seqs,          # indices of the sequences to keep
+                       seq_len: int   # tokens per sequence
+                      ) -> dict:
+    "The token stats of sequences `seqs` (each `seq_len` consecutive tokens), in increasing sequence order: one split of a pool by sequence."
+    keep = np.zeros(len(next(iter(stats.values()))['pred']) // seq_len, bool)
+    keep[np.asarray(seqs, dtype=int)] = True
+    mask = np.repeat(keep, seq_len)
+    return {l: {k: np.asarray(v)[mask] for k, v in d.items()} for l, d in stats.items()}
+

@@ -21,7 +21,7 @@ import torch
 from ease.core import atomic_write_json, repo_root
 from ease.drafters import smollm2_model, smollm2_wikitext, load_drafter
 from ease.evaluation import token_stats
-from ease.calibration import calibrate_exits, routed_risk
+from ease.calibration import calibrate_exits, routed_risk, stats_of_sequences
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
 ap.add_argument('--seqs', type=int, default=192, help='WikiText-2 validation sequences (default 192)')
@@ -73,14 +73,11 @@ def compute(res):
     return res['mean_layers'] + sum(reached[l] * (1 + decide) for l in E) + (1 - sum(res['share'].values())) * head
 
 # ---- random splits by sequence: path | calibration | test
-def sub(idx):
-    m = np.zeros(a.seqs, bool); m[idx] = True; tm = np.repeat(m, T)
-    return {l: {k: v[tm] for k, v in d.items()} for l, d in stats.items()}
 rows, g = [], np.random.default_rng(0)
 for i in range(a.splits):
     perm = g.permutation(a.seqs)
     p_, c_, t_ = np.split(perm, [a.seqs // 4, a.seqs // 4 + (3 * a.seqs) // 8])
-    P, C, Te = sub(p_), sub(c_), sub(t_)
+    P, C, Te = (stats_of_sequences(stats, part, T) for part in (p_, c_, t_))
     for unit in ('token', 'sequence'):
         for crit in ('confidence', 'entropy', 'margin'):
             for eps in (0.01, 0.05, 0.10):
