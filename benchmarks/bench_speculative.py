@@ -85,8 +85,12 @@ for folder in a.drafters:
 # ---- the configurations: name -> fn(prompt ids (1, T)) -> (new ids (1, n), stats)
 def ours_full(x): return generate(model, x, a.new_tokens)[0][:, x.shape[1]:], {}
 def ours_drafted(dr): return lambda x: generate_drafted(model, x, a.new_tokens, dr)
-def ours_layers(E, k): return lambda x: (lambda r: (r[0][:, x.shape[1]:], r[1]))(
-    generate(model, x, a.new_tokens, 'self_speculative', draft_layers=E, num_draft=k))
+def ours_layers(E, k):
+    "The untrained bare layer-E drafts through the full head (`generate`'s self_speculative strategy)."
+    def call(x):
+        ids, st = generate(model, x, a.new_tokens, 'self_speculative', draft_layers=E, num_draft=k)
+        return ids[:, x.shape[1]:], st
+    return call
 def hf_call(**kw):
     g = copy.deepcopy(gc); g.update(**kw)
     def call(x): return hf.generate(x, attention_mask=torch.ones_like(x), generation_config=g)[:, x.shape[1]:], {}

@@ -18,9 +18,9 @@ from .runs import load_checkpoint, check_writable, read_json_checked, RunLock, s
 # %% auto #0
 __all__ = ['DESIGNS', 'DRAFTER_FORMAT', 'token_counts', 'shortlist_ids', 'coverage', 'ShortlistHead', 'DraftConfig',
            'model_fingerprint', 'weights_checksum', 'Drafter', 'generate_drafted', 'with_policy', 'tune_policy',
-           'tokens_per_round', 'acceptance_for', 'save_drafter', 'load_drafter', 'cache_teacher', 'load_teacher',
-           'sample_corpus', 'topk_kl', 'train_drafter', 'draft_agreement', 'smollm2_model', 'smollm2_wikitext',
-           'DraftTrainSpec', 'default_cache_dir', 'draft_data', 'draft_train']
+           'tokens_per_round', 'acceptance_for', 'round_budget', 'save_drafter', 'load_drafter', 'cache_teacher',
+           'load_teacher', 'sample_corpus', 'topk_kl', 'train_drafter', 'draft_agreement', 'smollm2_model',
+           'smollm2_wikitext', 'DraftTrainSpec', 'default_cache_dir', 'draft_data', 'draft_train']
 
 # %% ../nbs/09b_drafters.ipynb #4e7d2065
 def token_counts(ids: torch.Tensor,       # token ids of a reference corpus, any shape
@@ -334,6 +334,20 @@ def acceptance_for(tokens: float, k: int) -> float:
     lo, hi = 0.0, 1.0
     for _ in range(60): lo, hi = ((lo + hi) / 2, hi) if tokens_per_round((lo + hi) / 2, k) < tokens else (lo, (lo + hi) / 2)
     return (lo + hi) / 2
+
+
+# %% ../nbs/09b_drafters.ipynb #f975f4ae
+def round_budget(row: dict,          # a drafter's benchmark result: `seconds_by_part` (as `generate_drafted` reports it), `rounds`, `tokens_per_round`
+                 full: dict,         # full decoding's result on the same prompts: `seconds`
+                 tokens: int,        # tokens decoded after the prefill's first, over all prompts
+                 target: float = 1.5) -> dict:
+    "Where a drafter's rounds spend their time against full decoding: ms per token of full decoding, ms per round and verifying, the speed-up if drafting were free, and the tokens per round `target`x would need."
+    sp = row['seconds_by_part']
+    full_tok = (full['seconds'] - sp['prefill']) / tokens        # full decoding's prefill taken as the drafter's: the same prompts, the same model
+    rnd = (sum(sp.values()) - sp['prefill']) / row['rounds']
+    verify = (sp['verify_layers'] + sp['verify_head']) / row['rounds']
+    return dict(full_ms_per_token=1e3 * full_tok, ms_per_round=1e3 * rnd, verify_ms=1e3 * verify,
+                ideal_free_drafts=row['tokens_per_round'] * full_tok / verify, needed_tokens_per_round=target * rnd / full_tok)
 
 
 # %% ../nbs/09b_drafters.ipynb #775ad533

@@ -421,10 +421,9 @@ def selfspec_numbers(b: dict, runs: dict) -> dict:
     identical = all(r['exact_match'] == 1 for rows in main.values() for n, r in rows.items() if n.startswith('ours')) and \
                 all(r['exact_match'] == 1 for r in b['ablation'] if not r['name'].startswith('transformers'))
     best2 = main.get('2', {}).get(best['name'])
-    sp_ = best['seconds_by_part']
+    from ease.drafters import round_budget
     ntok = (b['prompts']['wikitext_test'] + b['prompts']['instructions']) * (b['new_tokens'] - 1)
-    full_tok = (one['ours full']['seconds'] - sp_['prefill']) / ntok            # full decoding per token, its prefill taken as the drafter's
-    need = 1.5 * (sum(sp_.values()) - sp_['prefill']) / best['rounds'] / full_tok   # tokens per round 1.5x would need
+    need = round_budget(best, one['ours full'], ntok)['needed_tokens_per_round']   # tokens per round 1.5x would need
     v = dict(prompts=str(b['prompts']['wikitext_test'] + b['prompts']['instructions']), wiki=str(b['prompts']['wikitext_test']),
              instr=str(b['prompts']['instructions']), new_tokens=str(b['new_tokens']), best=best['name'].replace('ours self-spec ', ''),
              best_x=rng(best), best_hf=rng(best, 'speedup_hf'), best_acc=num(best['acceptance'], 2), best_tpr=num(best['tokens_per_round'], 2),
