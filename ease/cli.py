@@ -20,14 +20,14 @@ from .trainer import UniversalTrainer, NonFiniteLossError
 from .recipes import make_preset, PRESET_NAMES
 from .distributed import init_distributed, torchrun_rank_world
 from .evaluation import collect_token_stats
-from .exits import perplexity
+from .exits import perplexity, DEFAULT_THRESHOLDS
 
 # %% auto #0
 __all__ = ['DATA_SETTINGS', 'SUITE', 'RunSpec', 'parse_seeds', 'result_path', 'run_identity', 'finished_result', 'versions',
            'analyse_model', 'original_init_order', 'run_one', 'run_sweep', 'load_results', 'run_summary', 'main']
 
 # %% ../nbs/07g_cli.ipynb #b0a39d68
-DATA_SETTINGS = ('paper', 'char-full', 'bpe-full')
+DATA_SETTINGS = ('paper', 'paper-heldout', 'char-full', 'bpe-full')
 
 # field -> (kind, smallest, largest); None is allowed for the fields whose default is None ("the recipe's")
 _FIELD_RULES = dict(seed=('int', 0, None), seq_len=('int', 1, None), batch_size=('int', 1, None), steps_per_epoch=('int', 1, None),
@@ -127,9 +127,12 @@ def parse_seeds(s: str) -> list[int]:
 @lru_cache(maxsize=4)
 def _data(data: str, seq_len: int, batch_size: int, data_dir: str | None, protocol: str = 'ease'):
     from ease.data import prepare_wikitext_data, load_corpus, sequential_batches
-    if data == 'paper':
-        tr, va, V, _ = prepare_wikitext_data(seq_len=seq_len, batch_size=batch_size, data_dir=data_dir, protocol=protocol)
-        return dict(train=tr, val=va, vocab_size=V)
+    if data in ('paper', 'paper-heldout'):
+        tr, va, V, c2i = prepare_wikitext_data(seq_len=seq_len, batch_size=batch_size, data_dir=data_dir, protocol=protocol)
+        if data == 'paper': return dict(train=tr, val=va, vocab_size=V)
+        from ease.data import selection_batches   # epochs chosen on train[100k:110k], the protocol's validation slice reported
+        return dict(train=tr, val=selection_batches(c2i, seq_len=seq_len, batch_size=batch_size, data_dir=data_dir, protocol=protocol),
+                    report=va, vocab_size=V)
     c = load_corpus('char' if data == 'char-full' else 'bpe', data_dir=data_dir)
     eval_bs = max(batch_size, 8192 // seq_len)   # bigger evaluation batches: fewer passes over the whole split
     val = list(sequential_batches(c.valid, seq_len, eval_bs, drop_last=protocol == 'original'))
@@ -241,7 +244,9 @@ def _train(spec: RunSpec, ckpt: Path, data_dir: str | None, progress: bool) -> d
     except (NonFiniteLossError, OverflowError) as err:   # a result too: rerunning the same settings diverges the same way
         return dict(status='diverged', error=str(err), best=None, finished=time.strftime('%Y-%m-%d %H:%M:%S'), **meta)
     if rank != 0: return res   # the other processes trained alongside; rank 0 reports
-    res['analysis'] = analyse_model(model, d['val'], device)   # the best model, restored by fit
+    if 'report' in d:   # chosen on one split, reported on another: `best` is the report split's, `selection` the chooser's
+        res.update(selection=res['best'], best=trainer.evaluate(model, d['report'], thresholds=DEFAULT_THRESHOLDS), report_split='valid')
+    res['analysis'] = analyse_model(model, d.get('report', d['val']), device)   # the best model, restored by fit
     res.update(status='finished', model_config=mcfg.to_dict(), finished=time.strftime('%Y-%m-%d %H:%M:%S'), num_params=model.num_params(),
                device=str(device), gpu=torch.cuda.get_device_name() if device.type == 'cuda' else None, **meta)
     return res
@@ -340,7 +345,8 @@ def _positive_int(s: str) -> int:
 def _spec_args(p):
     p.add_argument('--model', default='paper-3L', choices=sorted(MODEL_PRESETS), help='model preset (default paper-3L, the original study\'s 3-layer dim-64 model)')
     p.add_argument('--data', default='paper', choices=DATA_SETTINGS,
-                   help="paper: the original protocol's first 100k/10k characters of WikiText-2; char-full / bpe-full: the whole corpus, random batches (default paper)")
+                   help="paper: the original protocol's first 100k/10k characters of WikiText-2; paper-heldout: the same, epochs chosen on "
+                        "train characters 100k-110k and the 10k validation characters reported; char-full / bpe-full: the whole corpus, random batches (default paper)")
     p.add_argument('--data-dir', default=None, help='corpus folder (default: $EASE_DATA_DIR, else ../shared/data)')
     p.add_argument('--threshold', type=float, default=None, help="routing threshold in [0, 1]; 0 = no early exit (default: the preset's, 0.95 for the exit recipes)")
     p.add_argument('--exit-layer', type=int, default=None, help="layer (>= 1, below the last) whose exit routes (default: the model preset's first exit)")

@@ -20,8 +20,8 @@ from .core import repo_root, check_protocol
 
 # %% auto #0
 __all__ = ['SPLITS', 'VARIANTS', 'LEVELS', 'resolve_data_dir', 'wikitext_path', 'file_sha256', 'load_wikitext',
-           'sequential_batches', 'prepare_wikitext_data', 'random_batches', 'resolve_cache_dir', 'train_bpe_tokenizer',
-           'bpe_encode', 'CorpusTokens', 'load_corpus']
+           'sequential_batches', 'prepare_wikitext_data', 'selection_batches', 'random_batches', 'resolve_cache_dir',
+           'train_bpe_tokenizer', 'bpe_encode', 'CorpusTokens', 'load_corpus']
 
 # %% ../nbs/06_data.ipynb #3a020edf
 SPLITS = ('train', 'valid', 'test')
@@ -185,6 +185,29 @@ def prepare_wikitext_data(train_chars: int = 100_000,  # characters from the sta
                          f"{batch_size*seq_len+1} characters")
     if not val_batches: raise ValueError(f"val_chars={val_chars} is too short for one {'batch' if protocol == 'original' else 'sequence'} of {seq_len}")
     return train_batches, val_batches, len(chars), char_to_idx
+
+# %% ../nbs/06_data.ipynb #df6d0997
+def selection_batches(char_to_idx: dict[str, int],  # the protocol's vocabulary (from `prepare_wikitext_data`)
+                      start: int = 100_000,  # first raw train character of the split (the protocol trains on [0, 100,000))
+                      chars: int = 10_000,  # characters in the split
+                      seq_len: int = 64,  # T, characters per sequence
+                      batch_size: int = 32,  # B, sequences per batch
+                      data_dir: str | Path | None = None,  # see `resolve_data_dir`
+                      protocol: str = 'ease',  # as in `prepare_wikitext_data`: 'original' keeps full batches only
+                     ) -> list:
+    "Raw train characters [`start`, `start` + `chars`) as validation-style batches in `char_to_idx`'s ids: a model-selection split disjoint from the protocol's."
+    _check_positive(chars=chars, seq_len=seq_len, batch_size=batch_size)
+    check_protocol(protocol)
+    text = load_wikitext('train', 'raw', data_dir)
+    if start < 0 or start + chars > len(text):
+        raise ValueError(f"selection characters [{start:,}, {start + chars:,}) are outside the train split ({len(text):,} characters)")
+    text = text[start:start + chars]
+    unseen = sorted(set(text) - set(char_to_idx))
+    if unseen: raise ValueError(f"the selection split has characters the vocabulary lacks ({''.join(unseen)!r}); choose another start")
+    ids = torch.tensor([char_to_idx[c] for c in text], dtype=torch.long)
+    out = list(sequential_batches(ids, seq_len, batch_size, drop_last=protocol == 'original'))
+    if not out: raise ValueError(f"chars={chars} is too short for one batch of {seq_len}")
+    return out
 
 # %% ../nbs/06_data.ipynb #a263965d
 def _batch_seed(seed: int, k: int) -> int:
