@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_calibration.ipynb #1888c9fd
 from __future__ import annotations
-import hashlib, json, math, warnings
+import hashlib, json, math, warnings, weakref
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import NamedTuple
@@ -366,11 +366,22 @@ def selective_risk_path(scores: dict,   # {exit layer: (N,) oriented scores on t
     return out
 
 # %% ../nbs/08_calibration.ipynb #360a4fb7
+_FINGERPRINTS = weakref.WeakKeyDictionary()   # model -> (what its weights were when hashed, the hash)
+
+def _weights_state(model) -> tuple:
+    "Cheap to compute, and changed by anything that changes the weights: each tensor's name, identity, shape and in-place version counter."
+    return tuple((k, id(v), tuple(v.shape), v._version) for k, v in model.state_dict(keep_vars=True).items())
+
 def model_fingerprint(model) -> str:
     "sha256 of `model`'s config and weights (float32 bytes in state-dict order): which model thresholds were calibrated for."
-    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    cfg = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
+    key = (cfg, _weights_state(model))
+    hit = _FINGERPRINTS.get(model)
+    if hit is not None and hit[0] == key: return hit[1]   # same tensors, untouched since: no need to read every weight again
+    h = hashlib.sha256(cfg.encode())
     for k, v in model.state_dict().items():
         h.update(k.encode()); h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    _FINGERPRINTS[model] = (key, h.hexdigest())
     return h.hexdigest()
 
 @dataclass(frozen=True)
