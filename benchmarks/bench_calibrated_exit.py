@@ -11,7 +11,7 @@ Splits: the first `--fit` tokens of WikiText-2 validation train the learned clas
 the next `--cal` tokens calibrate, `--test` tokens of the test split report. One thread, float32, greedy.
 Writes results/calibrated_thresholds/{<model>.json, thresholds_<model>.json, summary.json, summary.md}.
 """
-import argparse, os, platform, statistics, sys, time
+import argparse, os, platform, sys, time
 from pathlib import Path
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -22,6 +22,7 @@ from ease.data import load_corpus
 from ease.models import load_model
 from ease.exits import CRITERIA, ExitPolicy
 from calibration_data import MODELS, split_stats
+from round_robin import round_robin, speedup
 from ease.calibration import (stats_of_sequences, CalibratedExit, calibrate_exits, routed_risk, criterion_table, exit_agreement, train_exit_classifier,
                               model_fingerprint, RISKS)
 from ease.generation import generate
@@ -52,19 +53,6 @@ def add_learned(stats, clf):
     for d in stats.values(): d.pop('hidden', None)
 
 # ---- timing helpers (round robin, as benchmarks/bench_generation.py)
-def round_robin(calls, repeats):
-    "Each of `calls` {name: fn} once untimed (keeping its result), then each once per repeat in turn: {name: (result, [s])}."
-    res = {name: (fn(), []) for name, fn in calls.items()}
-    for r in range(repeats):
-        for name, fn in calls.items():
-            t0 = time.perf_counter(); fn(); res[name][1].append(time.perf_counter() - t0)
-        print(f"  timed round {r + 1}/{repeats}", flush=True)
-    return res
-
-def speedup(secs, base):
-    r = sorted(b / t for b, t in zip(base, secs))
-    return dict(speedup=statistics.median(r), speedup_min=r[0], speedup_max=r[-1], seconds=min(secs))
-
 summary = dict(delta=a.delta, epsilons=a.epsilons, models={})
 md = []
 for name in a.models:

@@ -18,6 +18,7 @@ from ease.core import setup_threads, atomic_write_json, repo_root
 from ease.data import load_corpus
 from ease.models import load_model
 from ease.generation import generate
+from round_robin import round_robin
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--model', default=str(repo_root() / 'results' / 'generation_model' / 'model.pt'))
@@ -57,15 +58,6 @@ print(f"model {cfg.num_layers} layers, dim {cfg.dim}, exits {cfg.exit_layers}; {
 # ---- timing: every configuration is timed once per repeat, in turn (round-robin), so a speed-up is the median of
 # ratios between runs made minutes apart at most, not between blocks of runs made at different times: this shared
 # machine's speed drifts over minutes (runs of one configuration differ by up to 50%)
-def round_robin(calls):
-    "Run each of `calls` {name: fn} once untimed (keeping its result), then time each once per repeat, in turn: {name: (result, [s])}."
-    out = {name: (fn(), []) for name, fn in calls.items()}
-    for r in range(a.repeats):
-        for name, fn in calls.items():
-            t0 = time.perf_counter(); fn(); out[name][1].append(time.perf_counter() - t0)
-        print(f"  repeat {r + 1}/{a.repeats} done", flush=True)
-    return out
-
 def timing(secs, base_secs):
     "Best tokens/s and the speed-up over `base_secs`: median and range of the same-repeat ratios; spread: (slowest - fastest) / fastest."
     ratios = sorted(b / t for b, t in zip(base_secs, secs))
@@ -166,7 +158,7 @@ if not a.no_hf:
         if E in a.hf_exits and not dd:
             calls[('hf', f'hf assistant_early_exit E={E} k={k}', 1)] = hf_call(1, assistant_early_exit=E, num_assistant_tokens=k)
 print(f"{len(calls)} configurations, {a.repeats} timed rounds")
-with torch.inference_mode(): R = round_robin(calls)
+with torch.inference_mode(): R = round_robin(calls, a.repeats)
 
 # ---- rows
 rows, refs, problems = [], {}, []

@@ -1,5 +1,5 @@
-"""What the calibration benchmarks (bench_calibrated_exit.py, bench_calibration_units.py) share: the models and how a
-split's per-token statistics are computed, so that both scripts measure the same tokens the same way."""
+"""What the calibration benchmarks (bench_calibrated_exit.py, bench_calibration_units.py, bench_batch_exit.py) share: the
+models and how a split's per-token statistics are computed, so that they measure the same tokens the same way."""
 from ease.core import repo_root
 from ease.data import sequential_batches
 from ease.evaluation import collect_token_stats

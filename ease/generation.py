@@ -37,7 +37,7 @@ def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
 # %% ../nbs/09_generation.ipynb #77d4b425
 STRATEGIES = ('full', 'early_exit', 'self_speculative')
 KV_FILLS = ('propagate', 'recompute')
-BATCH_EXITS = ('row', 'all')   # early exit in a batch: each row on its own, or the whole batch when every row passes
+BATCH_EXITS = ('row', 'mask', 'all')   # early exit in a batch: each row on its own (running rows gathered, or the whole batch run, masked), or the whole batch when every row passes
 
 def _new_caches(model, input_ids, max_new_tokens):
     "Per-layer caches with room for the prompt and `max_new_tokens` new tokens."
@@ -135,6 +135,28 @@ def _step_propagate(model, tok, caches, decide):
         running, h = running[~go], h[~go]
     return logits, exit_layer, evals
 
+# %% ../nbs/09_generation.ipynb #37ab4f62
+def _step_masked(model, tok, caches, decide):
+    "`_step_propagate` without gathering: each layer runs the whole batch, exited rows fed their exit state, until every row has left."
+    B = tok.shape[0]
+    h = model.embed(tok[:, None])                                        # (B, 1, dim): every row
+    left = torch.zeros(B, dtype=torch.bool, device=tok.device)
+    h_exit, logits = torch.empty_like(h), None
+    exit_layer, evals = torch.full_like(tok, model.num_layers), 0
+    for l, (block, cache) in enumerate(zip(model.layers, caches), 1):
+        if left.all():                                                    # everyone has left: keys/values only
+            propagate_kv(block, h_exit, cache, cache.pos); cache.pos += 1; continue
+        x = torch.where(left[:, None, None], h_exit, h) if left.any() else h
+        h = block(x, cache); evals += B
+        live = (~left).nonzero().squeeze(1)
+        go, lg = decide(h[live, -1], x[live, -1], live, l)
+        if go is None or not go.any(): continue
+        if logits is None: logits = lg.new_empty(B, lg.shape[-1])
+        rows = live[go]
+        logits[rows], exit_layer[rows], h_exit[rows] = lg, l, h[rows]
+        left[rows] = True
+    return logits, exit_layer, evals
+
 # %% ../nbs/09_generation.ipynb #47d1c8d5
 def _step_recompute(model, tok, caches, decide, pending):
     "Like `_step_propagate`, but skipped layers are run later for the pending positions (deferred); updates `pending`."
@@ -160,7 +182,7 @@ def _step_recompute(model, tok, caches, decide, pending):
 
 # %% ../nbs/09_generation.ipynb #83032243
 def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None, batch_exit='row'):
-    "Decode with early exit at `policy`'s exits, criterion and thresholds, per row or (`batch_exit='all'`) the whole batch at once; the skipped layers' K/V are filled by `kv_fill`."
+    "Decode with early exit at `policy`'s exits, criterion and thresholds, per row (`batch_exit` 'row' or 'mask') or ('all') the whole batch at once; the skipped layers' K/V are filled by `kv_fill`."
     B = input_ids.shape[0]
     def decide(h, h_prev, running, l): return _decide(model, h, h_prev, l, policy, min_exit_layer, head, batch_exit)
     caches = _new_caches(model, input_ids, max_new_tokens)
@@ -180,6 +202,7 @@ def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exi
     pending = [None] * model.num_layers
     for _ in range(max_new_tokens - 1):
         if kv_fill == 'recompute': logits, exit_layer, n = _step_recompute(model, out[-1], caches, decide, pending)
+        elif batch_exit == 'mask': logits, exit_layer, n = _step_masked(model, out[-1], caches, decide)
         else: logits, exit_layer, n = _step_propagate(model, out[-1], caches, decide)
         out.append(pick(logits)); layers.append(exit_layer); evals += n
     return torch.stack(out, 1), dict(exit_layer=torch.stack(layers, 1), layer_evals=evals)
@@ -271,7 +294,7 @@ def generate(model,                                  # a `StandardTransformer` /
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
              generator: torch.Generator | None = None,   # sampling: for reproducible draws
              policy: ExitPolicy | None = None,       # early exit: exits, threshold(s) and criterion in one, or a `CalibratedExit`
-             batch_exit: str = 'row',                # early exit, batch > 1: 'row' (each row on its own) or 'all' (together)
+             batch_exit: str = 'row',                # early exit, batch > 1: 'row' (each row on its own), 'mask' (the same, no gathering) or 'all' (together)
              drafter=None):                          # self-speculative: an `ease.drafters.Drafter` (its own E, k, shortlist, stop)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
     E, policy = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
