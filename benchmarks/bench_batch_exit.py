@@ -1,5 +1,6 @@
-"""Early exit at batch > 1: full decoding against the three ways a batch can exit (per row with the running rows
-gathered, per row with the whole batch run and the exited rows masked, the whole batch together), at the calibrated
+"""Early exit at batch > 1: full decoding against the ways a batch can exit (per row with the running rows gathered,
+per row with the whole batch run and the exited rows masked, the whole batch together, the whole batch together with
+the test backing off where the batch keeps failing), at the calibrated
 thresholds of results/calibrated_thresholds (token disagreement, delta 0.1) and at the fixed 0.95.
 
     python benchmarks/bench_batch_exit.py            # ~3 minutes on one idle core
@@ -55,7 +56,7 @@ for B in a.batches:
     prompts = torch.stack([valid[o:o + P] for o in offs])
     calls = {('full', '-'): lambda: generate(model, prompts, n_new)}
     for label, pol in policies.items():
-        for be in ('row', 'mask', 'all'):
+        for be in ('row', 'mask', 'all', 'all_backoff'):
             calls[(label, be)] = (lambda pol=pol, be=be: generate(model, prompts, n_new, 'early_exit', policy=pol, batch_exit=be))
     print(f"batch {B}: {len(calls)} configurations x {a.repeats} rounds", flush=True)
     with torch.inference_mode(): R = round_robin(calls, a.repeats)

@@ -130,7 +130,7 @@ for name in a.models:
     calls[('fixed0.95', N, 'all')] = call(N, strategy='early_exit', policy=pol95, batch_exit='all')
     for crit in CRITERIA:
         for eps in a.epsilons:
-            ce = calibrated[('disagreement', crit, eps)].to_policy(model)   # checked once here (generate(policy=ce) hashes the weights per call)
+            ce = calibrated[('disagreement', crit, eps)].to_policy(model)   # checked against the model once here
             calls[(f'{crit} eps={eps}', 1, 'row')] = call(1, strategy='early_exit', policy=ce)
             calls[(f'{crit} eps={eps}', N, 'row')] = call(N, strategy='early_exit', policy=ce)
             calls[(f'{crit} eps={eps}', N, 'all')] = call(N, strategy='early_exit', policy=ce, batch_exit='all')

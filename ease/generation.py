@@ -13,7 +13,7 @@ from .models import StandardTransformer
 from .exits import ExitPolicy
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'KV_FILLS', 'BATCH_EXITS', 'sample_next', 'decode_head', 'propagate_kv', 'generate']
+__all__ = ['STRATEGIES', 'KV_FILLS', 'BATCH_EXITS', 'BACKOFF_MAX', 'sample_next', 'decode_head', 'propagate_kv', 'generate']
 
 # %% ../nbs/09_generation.ipynb #c9eadec9
 def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
@@ -37,7 +37,8 @@ def sample_next(logits: torch.Tensor,                 # (B, V) next-token logits
 # %% ../nbs/09_generation.ipynb #77d4b425
 STRATEGIES = ('full', 'early_exit', 'self_speculative')
 KV_FILLS = ('propagate', 'recompute')
-BATCH_EXITS = ('row', 'mask', 'all')   # early exit in a batch: each row on its own (running rows gathered, or the whole batch run, masked), or the whole batch when every row passes
+BATCH_EXITS = ('row', 'mask', 'all', 'all_backoff')   # early exit in a batch: each row on its own (running rows gathered, or the whole batch run, masked), or the whole batch when every row passes (testing every step, or backing off)
+BACKOFF_MAX = 16   # 'all_backoff': the longest pause, in visits, before an exit the batch keeps failing is tested again
 
 def _new_caches(model, input_ids, max_new_tokens):
     "Per-layer caches with room for the prompt and `max_new_tokens` new tokens."
@@ -106,6 +107,19 @@ def _decide(model, h, h_prev, l, policy, min_exit_layer, head=None, batch_exit='
     if batch_exit == 'all' and not go.all(): return None, None                        # the batch leaves together or not at all
     if not go.any(): return go, None
     return go, lg[go] if lg is not None else head(h[go])
+
+# %% ../nbs/09_generation.ipynb #6c9d3325
+def _backoff(decide, policy, L: int):
+    "`decide` that skips an exit after the batch failed to leave there: for 1, 2, 4 ... `BACKOFF_MAX` visits after 1, 2, 3 ... failures in a row."
+    wait, fails = {}, {}
+    def dec(h, h_prev, running, l):
+        if l >= L or l not in policy.exit_layers: return decide(h, h_prev, running, l)
+        if wait.get(l, 0) > 0: wait[l] -= 1; return None, None   # not tested: the batch goes on
+        go, lg = decide(h, h_prev, running, l)
+        if go is None: fails[l] = fails.get(l, 0) + 1; wait[l] = min(2 ** (fails[l] - 1), BACKOFF_MAX)
+        else: fails[l] = 0
+        return go, lg
+    return dec
 
 # %% ../nbs/09_generation.ipynb #a93772d7
 def _step_propagate(model, tok, caches, decide):
@@ -184,7 +198,9 @@ def _step_recompute(model, tok, caches, decide, pending):
 def _generate_early_exit(model, input_ids, max_new_tokens, pick, policy, min_exit_layer, kv_fill, head=None, batch_exit='row'):
     "Decode with early exit at `policy`'s exits, criterion and thresholds, per row (`batch_exit` 'row' or 'mask') or ('all') the whole batch at once; the skipped layers' K/V are filled by `kv_fill`."
     B = input_ids.shape[0]
-    def decide(h, h_prev, running, l): return _decide(model, h, h_prev, l, policy, min_exit_layer, head, batch_exit)
+    rule = 'all' if batch_exit == 'all_backoff' else batch_exit
+    def decide(h, h_prev, running, l): return _decide(model, h, h_prev, l, policy, min_exit_layer, head, rule)
+    if batch_exit == 'all_backoff': decide = _backoff(decide, policy, model.num_layers)
     caches = _new_caches(model, input_ids, max_new_tokens)
     hs = model.hidden_states(input_ids, caches=caches)                   # prefill through every layer
     emb = model.embed(input_ids) if policy.criterion == 'state' else None   # layer 1's input, for the 'state' criterion
@@ -294,7 +310,7 @@ def generate(model,                                  # a `StandardTransformer` /
              draft_dtype: torch.dtype | None = None, # self-speculative: dtype of the head used for drafting (e.g. torch.bfloat16)
              generator: torch.Generator | None = None,   # sampling: for reproducible draws
              policy: ExitPolicy | None = None,       # early exit: exits, threshold(s) and criterion in one, or a `CalibratedExit`
-             batch_exit: str = 'row',                # early exit, batch > 1: 'row' (each row on its own), 'mask' (the same, no gathering) or 'all' (together)
+             batch_exit: str = 'row',                # early exit, batch > 1: 'row' (each row on its own), 'mask' (the same, no gathering), 'all' (together) or 'all_backoff'
              drafter=None):                          # self-speculative: an `ease.drafters.Drafter` (its own E, k, shortlist, stop)
     "Extend `input_ids` by `max_new_tokens` tokens with KV-cached decoding; return (token ids (B, T+new), stats)."
     E, policy = _check_args(model, input_ids, max_new_tokens, strategy, temperature, top_k, top_p, threshold, criterion,
