@@ -18,8 +18,8 @@ __all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'CLAIM_FIELDS', 'ORDER', 'CAL_MODEL
            'claims_current', 'claim_cells', 'claims_table', 'claims_side', 'recipe_spec', 'recipe_table', 'paired_rows',
            'run_extras', 'with_extras', 'paired_abs', 'calibration_numbers', 'compute_numbers', 'sweep_at',
            'generation_numbers', 'smollm2_numbers', 'calibrated_numbers', 'selfspec_numbers', 'original_code_numbers',
-           'setting_facts', 'build_numbers', 'write_numbers', 'strings_of', 'untraced_numbers', 'paper_text',
-           'build_timestamp', 'compile_paper', 'main']
+           'setting_facts', 'build_numbers', 'write_numbers', 'converged_rows', 'converged_numbers', 'strings_of',
+           'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
 
 # %% ../nbs/30_paper.ipynb #d0883ebb
 MINUS = '\u2212'   # typographic minus: "−3.0", not a hyphen
@@ -572,6 +572,8 @@ def build_numbers(root: str | Path) -> dict:
     sp = root/PENDING['smollm2_selfspec']['path']
     if (sp/'bench.json').exists():
         N['selfspec'] = selfspec_numbers(_read(sp/'bench.json'), {p.parent.name: _read(p) for p in sorted(sp.glob('drafters/*/run.json'))})
+    cv = root/PENDING['fair_converged']['path']
+    if (cv/'paper3L').is_dir(): N['converged'] = converged_numbers(load_runs(cv/'paper3L'), load_runs(cv/'char6L', missing_ok=True), orig)
     # named in-text values
     s = lambda df, n: mean_ci(df[df.name == n].ppl)
     sd = s(orig, 'standard_llm'); dd = paired_diff(orig, 'discriminative_decreasing', 'standard_llm')
@@ -634,6 +636,48 @@ def write_numbers(root: str | Path, out: str | Path) -> dict:
     Path(out).write_text(json.dumps(N, indent=1, sort_keys=True, ensure_ascii=False) + '\n')
     return N
 
+# %% ../nbs/30_paper.ipynb #4110b796
+def converged_rows(df: pd.DataFrame, baseline: str = 'standard_llm') -> list[dict]:
+    "`paired_rows` of `df` with the Holm-adjusted p over its recipes, the epochs run and how many runs' best epoch was their last."
+    from ease.results import holm   # the statistics live in ease.results; the paper only formats them
+    rows = paired_rows(df, baseline)
+    ps = [paired_diff(df, r['recipe'], baseline)['p'] if r['p'] else np.nan for r in rows]
+    for r, ph in zip(rows, holm(ps)):
+        d = df[df.name == r['recipe']]
+        r.update(p_holm=pval(ph) if math.isfinite(ph) else '', epochs=f"{int(d.epochs_run.min())}–{int(d.epochs_run.max())}",
+                 last=str(int((d.best_epoch == d.epochs_run - 1).sum())))
+    return rows
+
+def converged_numbers(df: pd.DataFrame, df6: pd.DataFrame, protocol: pd.DataFrame) -> dict:
+    "Tables and in-text values of the converged fair setting (3-layer `df`, 6-layer `df6`), with the protocol's runs `protocol` on the same data."
+    rows = converged_rows(df)
+    sig = [r for r in rows if r['p_holm'] and (r['p_holm'].startswith('<') or float(r['p_holm']) < 0.05)]
+    better = [r['recipe'] for r in sig if not r['diff'].startswith(MINUS)]
+    worse = [r['recipe'] for r in sig if r['diff'].startswith(MINUS)]
+    ch = {n: df[df.name == n].ppl.mean() / protocol[protocol.name == n].ppl.mean() - 1 for n in set(df.name) & set(protocol.name)}
+    s = mean_ci(df[df.name == 'standard_llm'].ppl)
+    v = dict(std_ppl=ci(s['mean'], s['lo'], s['hi'], 2), proto_std_ppl=num(protocol[protocol.name == 'standard_llm'].ppl.mean(), 2),
+             epochs_min=str(int(df.epochs_run.min())), epochs_max=str(int(df.epochs_run.max())),
+             proto_epochs_min=str(int(protocol[protocol.name.isin(set(df.name))].epochs_run.min())),
+             proto_epochs_max=str(int(protocol[protocol.name.isin(set(df.name))].epochs_run.max())),
+             last_is_best=f"{int((df.best_epoch == df.epochs_run - 1).sum())} of {len(df)}",
+             change_min=pct(min(ch.values()), sign=True), change_max=pct(max(ch.values()), sign=True),
+             n_better=str(len(better)), n_worse=str(len(worse)), better=', '.join(better) or 'none', worse=', '.join(worse) or 'none',
+             n_recipes=str(len(rows) - 1), converged='met' if fair_converged(df) else 'not met', seeds=str(df.groupby('name').size().min()))
+    from ease.results import holm
+    others = [r['recipe'] for r in rows if r['p']]
+    if others:   # the comparison nearest to significance, for the text when none is
+        ph = dict(zip(others, holm([paired_diff(df, n)['p'] for n in others]))); c = min(ph, key=ph.get); pc = paired_diff(df, c)
+        v.update(closest=c, closest_diff=ci(pc['mean'], pc['lo'], pc['hi'], 1, as_pct=True), closest_p_holm=pval(ph[c]))
+    if 'discriminative_decreasing' in others:   # the ease loop's worst recipe under patience 0
+        d, e = paired_diff(df, 'discriminative_decreasing'), df[df.name == 'discriminative_decreasing'].epochs_run
+        v.update(dd_diff=ci(d['mean'], d['lo'], d['hi'], 1, as_pct=True), dd_epochs=f"{int(e.min())}–{int(e.max())}",
+                 proto_dd_epochs=num(protocol[protocol.name == 'discriminative_decreasing'].epochs_run.mean(), 1))
+    if len(df6):
+        v.update(last_is_best6=f"{int((df6.best_epoch == df6.epochs_run - 1).sum())} of {len(df6)}", recipes6=', '.join(sorted(set(df6.name))),
+                 epochs6=f"{int(df6.epochs_run.min())}–{int(df6.epochs_run.max())}")
+    return dict(v=v, rows=rows, rows6=converged_rows(df6) if len(df6) else [], facts=setting_facts(df), facts6=setting_facts(df6) if len(df6) else {})
+
 # %% ../nbs/30_paper.ipynb #b3340129
 DECIMAL = r'(?<![\w.])\d+\.\d+(?![\d.])'   # a decimal number standing alone (not part of a name such as beta0.25)
 
@@ -653,7 +697,8 @@ def paper_text(text: str) -> str:
     "The parts of the PDF's `text` whose numbers must come from the data: everything but the reference list."
     import re
     m = re.search(r'[\n\x0c]References\n', text)                      # a line of its own, or the first of a page
-    i, j = (m.start() if m else -1), text.find('Appendix: all recipes')
+    i = m.start() if m else -1
+    j = text.find('Appendix: ', i + 1) if i >= 0 else -1                  # the appendices after the references are checked again
     return text if i < 0 else text[:i] + (text[j:] if j > i else '')
 
 # %% ../nbs/30_paper.ipynb #e27e7eab
