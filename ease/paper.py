@@ -18,8 +18,8 @@ __all__ = ['MINUS', 'PENDING', 'SEED_STUDY', 'CLAIM_FIELDS', 'ORDER', 'CAL_MODEL
            'claims_current', 'claim_cells', 'claims_table', 'claims_side', 'recipe_spec', 'recipe_table', 'paired_rows',
            'run_extras', 'with_extras', 'paired_abs', 'calibration_numbers', 'compute_numbers', 'sweep_at',
            'generation_numbers', 'smollm2_numbers', 'calibrated_numbers', 'selfspec_numbers', 'original_code_numbers',
-           'setting_facts', 'build_numbers', 'write_numbers', 'converged_rows', 'converged_numbers', 'strings_of',
-           'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
+           'setting_facts', 'build_numbers', 'write_numbers', 'vs_baseline', 'converged_rows', 'converged_numbers',
+           'strings_of', 'untraced_numbers', 'paper_text', 'build_timestamp', 'compile_paper', 'main']
 
 # %% ../nbs/30_paper.ipynb #d0883ebb
 MINUS = '\u2212'   # typographic minus: "−3.0", not a hyphen
@@ -637,23 +637,30 @@ def write_numbers(root: str | Path, out: str | Path) -> dict:
     return N
 
 # %% ../nbs/30_paper.ipynb #4110b796
-def converged_rows(df: pd.DataFrame, baseline: str = 'standard_llm') -> list[dict]:
-    "`paired_rows` of `df` with the Holm-adjusted p over its recipes, the epochs run and how many runs' best epoch was their last."
+def vs_baseline(df: pd.DataFrame, baseline: str = 'standard_llm') -> dict:
+    "Per recipe of `df` sharing >= 2 seeds with `baseline`: its paired difference, with `p_holm` adjusted over all of them (one family)."
     from ease.results import holm   # the statistics live in ease.results; the paper only formats them
+    shared = lambda n: len(set(df[df.name == n].seed) & set(df[df.name == baseline].seed)) >= 2
+    d = {n: paired_diff(df, n, baseline) for n in ORDER if n in set(df.name) and n != baseline and shared(n)}
+    for n, ph in zip(d, holm([x['p'] for x in d.values()])): d[n]['p_holm'] = float(ph)
+    return d
+
+def converged_rows(df: pd.DataFrame, baseline: str = 'standard_llm', vs: dict | None = None) -> list[dict]:
+    "`paired_rows` of `df` with the Holm-adjusted p over its recipes (`vs`: `vs_baseline`'s, if computed), the epochs run and how many runs' best epoch was their last."
+    vs = vs_baseline(df, baseline) if vs is None else vs
     rows = paired_rows(df, baseline)
-    ps = [paired_diff(df, r['recipe'], baseline)['p'] if r['p'] else np.nan for r in rows]
-    for r, ph in zip(rows, holm(ps)):
+    for r in rows:
         d = df[df.name == r['recipe']]
-        r.update(p_holm=pval(ph) if math.isfinite(ph) else '', epochs=f"{int(d.epochs_run.min())}–{int(d.epochs_run.max())}",
+        r.update(p_holm=pval(vs[r['recipe']]['p_holm']) if r['recipe'] in vs else '', epochs=f"{int(d.epochs_run.min())}–{int(d.epochs_run.max())}",
                  last=str(int((d.best_epoch == d.epochs_run - 1).sum())))
     return rows
 
 def converged_numbers(df: pd.DataFrame, df6: pd.DataFrame, protocol: pd.DataFrame) -> dict:
     "Tables and in-text values of the converged fair setting (3-layer `df`, 6-layer `df6`), with the protocol's runs `protocol` on the same data."
-    rows = converged_rows(df)
-    sig = [r for r in rows if r['p_holm'] and (r['p_holm'].startswith('<') or float(r['p_holm']) < 0.05)]
-    better = [r['recipe'] for r in sig if not r['diff'].startswith(MINUS)]
-    worse = [r['recipe'] for r in sig if r['diff'].startswith(MINUS)]
+    vs = vs_baseline(df)
+    rows = converged_rows(df, vs=vs)
+    better = [n for n, d in vs.items() if d['p_holm'] < 0.05 and d['mean'] > 0]
+    worse = [n for n, d in vs.items() if d['p_holm'] < 0.05 and d['mean'] < 0]
     ch = {n: df[df.name == n].ppl.mean() / protocol[protocol.name == n].ppl.mean() - 1 for n in set(df.name) & set(protocol.name)}
     s = mean_ci(df[df.name == 'standard_llm'].ppl)
     v = dict(std_ppl=ci(s['mean'], s['lo'], s['hi'], 2), proto_std_ppl=num(protocol[protocol.name == 'standard_llm'].ppl.mean(), 2),
@@ -664,13 +671,11 @@ def converged_numbers(df: pd.DataFrame, df6: pd.DataFrame, protocol: pd.DataFram
              change_min=pct(min(ch.values()), sign=True), change_max=pct(max(ch.values()), sign=True),
              n_better=str(len(better)), n_worse=str(len(worse)), better=', '.join(better) or 'none', worse=', '.join(worse) or 'none',
              n_recipes=str(len(rows) - 1), converged='met' if fair_converged(df) else 'not met', seeds=str(df.groupby('name').size().min()))
-    from ease.results import holm
-    others = [r['recipe'] for r in rows if r['p']]
-    if others:   # the comparison nearest to significance, for the text when none is
-        ph = dict(zip(others, holm([paired_diff(df, n)['p'] for n in others]))); c = min(ph, key=ph.get); pc = paired_diff(df, c)
-        v.update(closest=c, closest_diff=ci(pc['mean'], pc['lo'], pc['hi'], 1, as_pct=True), closest_p_holm=pval(ph[c]))
-    if 'discriminative_decreasing' in others:   # the ease loop's worst recipe under patience 0
-        d, e = paired_diff(df, 'discriminative_decreasing'), df[df.name == 'discriminative_decreasing'].epochs_run
+    if vs:   # the comparison nearest to significance, for the text when none is
+        c = min(vs, key=lambda n: vs[n]['p_holm']); pc = vs[c]
+        v.update(closest=c, closest_diff=ci(pc['mean'], pc['lo'], pc['hi'], 1, as_pct=True), closest_p_holm=pval(pc['p_holm']))
+    if 'discriminative_decreasing' in vs:   # the ease loop's worst recipe under patience 0
+        d, e = vs['discriminative_decreasing'], df[df.name == 'discriminative_decreasing'].epochs_run
         v.update(dd_diff=ci(d['mean'], d['lo'], d['hi'], 1, as_pct=True), dd_epochs=f"{int(e.min())}–{int(e.max())}",
                  proto_dd_epochs=num(protocol[protocol.name == 'discriminative_decreasing'].epochs_run.mean(), 1))
     if len(df6):
