@@ -14,7 +14,7 @@ bench_calibrated_exit.py). Every configuration is timed once per round, in turn 
 import argparse, os, platform, sys
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import torch
-from ease.core import setup_threads, atomic_write_json, repo_root
+from ease.core import setup_threads, atomic_write_json, read_json, repo_root
 from ease.data import load_corpus
 from ease.models import load_model
 from ease.exits import ExitPolicy
@@ -41,13 +41,12 @@ torch.manual_seed(0)
 path, level, _ = MODELS['gen8L']
 model = load_model(path).eval()
 L, exits = model.num_layers, tuple(l for l in model.config.exit_layers if l < model.num_layers)
-saved = {tuple(d.pop('key')): d for d in (dict(x) for x in __import__('json').load(open(os.path.join(a.out, 'thresholds_gen8L.json'))))}
+saved = {tuple(x['key']): CalibratedExit.from_dict({k: v for k, v in x.items() if k != 'key'})
+         for x in read_json(os.path.join(a.out, 'thresholds_gen8L.json'))}
 policies = {'fixed 0.95': ExitPolicy(exits, 0.95)}
 for crit in a.criteria:
-    for eps in a.epsilons:
-        d = saved[('disagreement', crit, eps)]
-        d.update(exit_layers=tuple(d['exit_layers']), thresholds=tuple(d['thresholds']))
-        policies[f'{crit} eps={eps:g}'] = CalibratedExit(**d).to_policy(model)   # refused if the model is not the calibrated one
+    for eps in a.epsilons:   # refused if the model is not the calibrated one
+        policies[f'{crit} eps={eps:g}'] = saved[('disagreement', crit, eps)].to_policy(model)
 
 valid, P, n_new = load_corpus(level).valid.long(), a.prompt_len, a.new_tokens
 rows = []

@@ -425,9 +425,12 @@ class CalibratedExit:
     @classmethod
     def load(cls, path) -> CalibratedExit:
         "The `CalibratedExit` `save` wrote."
-        d = read_json(path)
-        d.update(exit_layers=tuple(d['exit_layers']), thresholds=tuple(d['thresholds']))
-        return cls(**d)
+        return cls.from_dict(read_json(path))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CalibratedExit:
+        "The `CalibratedExit` of `asdict`'s dict `d`, read back from JSON (lists become tuples again)."
+        return cls(**dict(d, exit_layers=tuple(d['exit_layers']), thresholds=tuple(d['thresholds'])))
 
 def calibrate_exits(cal_stats: dict,          # {layer: token stats} of the calibration split (the exits and the last layer)
                     path_stats: dict,         # {layer: token stats} of a separate split that fixes the threshold path
